@@ -1,0 +1,77 @@
+# One target per task. `make help` lists them.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Everything below runs the virtualenv's tools, and the start scripts find them on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+WSGI_PORT ?= 8001
+ASGI_PORT ?= 8002
+EMBEDDED_REDIS_PORT ?= 6390
+export WSGI_PORT ASGI_PORT EMBEDDED_REDIS_PORT
+
+# Without REDIS_URL, `make run` starts the embedded Redis and points both stacks at it.
+ifdef REDIS_URL
+RUN_PROCESSES := wsgi asgi
+RUN_PORTS := WSGI=$(WSGI_PORT) ASGI=$(ASGI_PORT)
+else
+RUN_PROCESSES := redis wsgi asgi
+RUN_PORTS := WSGI=$(WSGI_PORT) ASGI=$(ASGI_PORT) embedded-Redis=$(EMBEDDED_REDIS_PORT)
+run: export REDIS_URL := redis://127.0.0.1:$(EMBEDDED_REDIS_PORT)/0
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev migrate seed run test lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1))."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the runtime dependencies
+
+install-dev: $(VENV)/.installed-dev ## ...and the test, lint and load-test tools
+
+migrate: install ## Apply database migrations
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+
+seed: migrate ## Create the demo data (idempotent)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py seed_demo
+
+run: seed ## Run both stacks: Gunicorn (WSGI) on 8001, Uvicorn (ASGI) on 8002
+	@$(BIN)/python deploy/check_ports.py $(RUN_PORTS)
+	@echo
+	@echo "  WSGI stack (Gunicorn): http://127.0.0.1:$(WSGI_PORT)/"
+	@echo "  ASGI stack (Uvicorn):  http://127.0.0.1:$(ASGI_PORT)/   (WebSockets too)"
+	@echo "  Channel layer:         $(REDIS_URL)"
+	@echo "  Demo logins: admin (staff), alice, bob, carol; password wsgi-asgi-demo"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} exec $(BIN)/honcho -d . -f deploy/Procfile.local start $(RUN_PROCESSES)
+
+test: install-dev ## Run the whole test suite
+	$(BIN)/pytest
+
+lint: install-dev ## Check style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev ## Reformat with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv, the SQLite database and caches
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache

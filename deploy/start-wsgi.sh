@@ -1,0 +1,16 @@
+#!/bin/sh
+# The WSGI stack: Gunicorn with sync workers serving myproject.wsgi:application.
+# Used as-is by `make run`, docker-compose.yml and the tests.
+#
+# A sync worker handles one request at a time and blocks while it waits, so Gunicorn's rule of
+# thumb is 2 x cores + 1 workers: enough to keep every core busy while some workers wait on I/O.
+set -eu
+cd "$(dirname "$0")/.."
+workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
+# exec: Gunicorn replaces this shell, so SIGTERM/SIGINT from honcho or Docker reach it directly.
+exec gunicorn myproject.wsgi:application \
+    --bind "${HOST:-127.0.0.1}:${WSGI_PORT:-8001}" \
+    --workers "$workers" \
+    --worker-class "${GUNICORN_WORKER_CLASS:-sync}" \
+    --access-logfile - \
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

@@ -1,0 +1,36 @@
+"""The project as an ASGI application: `uvicorn myproject.asgi:application` (or Daphne, Granian,
+Gunicorn's asgi worker, Gunicorn + UvicornWorker).
+
+ASGI is asynchronous and not only HTTP: one event loop per process serves many connections at once,
+and the same application also answers WebSockets. Channels' ProtocolTypeRouter sends each
+connection to the right handler by its scope type.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+os.environ.setdefault("SERVER_INTERFACE", "asgi")
+
+from django.core.asgi import get_asgi_application
+
+# get_asgi_application() runs django.setup(): it must come before importing anything that touches
+# models (the consumers, the auth middleware), or that import fails with AppRegistryNotReady.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
+from myproject.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Browsers send cookies with a WebSocket handshake from any site, so the Origin check is
+        # what stops another site from opening a socket with the visitor's session.
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)
+
+warn_if_channel_layer_is_process_local("asgi")

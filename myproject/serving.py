@@ -1,0 +1,70 @@
+"""Which interface, server and process served a request: the facts behind the home page and the
+X-Interface header."""
+
+import os
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest
+
+# ASGI servers, most specific first: a Gunicorn worker running Uvicorn's worker class has both
+# packages loaded, and every process has `daphne` loaded because it is in INSTALLED_APPS.
+ASGI_SERVERS_BY_MODULE = [
+    ("uvicorn_worker", "Gunicorn + UvicornWorker", "gunicorn"),
+    ("gunicorn.workers.gasgi", "Gunicorn (asgi worker)", "gunicorn"),
+    ("granian", "Granian", "granian"),
+    ("uvicorn.server", "Uvicorn", "uvicorn"),
+    ("daphne.server", "Daphne", "daphne"),
+]
+
+
+@dataclass(frozen=True)
+class ServedBy:
+    interface: str  # "wsgi" or "asgi"
+    server: str
+    pid: int
+    details: dict[str, str]
+
+
+def interface_of(request: HttpRequest) -> str:
+    return "asgi" if isinstance(request, ASGIRequest) else "wsgi"
+
+
+def _package_version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+def asgi_server_name() -> str:
+    # The ASGI scope does not name the server (the WSGI environ does, in SERVER_SOFTWARE), so ask
+    # which server's modules this process has loaded.
+    for module, name, package in ASGI_SERVERS_BY_MODULE:
+        if module in sys.modules:
+            return f"{name} {_package_version(package)}"
+    return "an ASGI server"
+
+
+def served_by(request: HttpRequest) -> ServedBy:
+    if isinstance(request, ASGIRequest):
+        scope = request.scope
+        details = {
+            "ASGI version": f"{scope.get('asgi', {}).get('version', '3.0')} "
+            f"(spec {scope.get('asgi', {}).get('spec_version', '2.0')})",
+            "HTTP version": scope.get("http_version", "?"),
+            "concurrency": "one event loop; many requests at once in this process",
+        }
+        return ServedBy("asgi", asgi_server_name(), os.getpid(), details)
+    meta = request.META
+    threaded = bool(meta.get("wsgi.multithread"))
+    details = {
+        "wsgi.multithread": str(threaded),
+        "wsgi.multiprocess": str(bool(meta.get("wsgi.multiprocess"))),
+        "concurrency": "threads in this process, one request each"
+        if threaded
+        else "one request at a time in this process",
+    }
+    return ServedBy("wsgi", meta.get("SERVER_SOFTWARE", "a WSGI server"), os.getpid(), details)

@@ -1,0 +1,19 @@
+"""The project as a WSGI application: `gunicorn myproject.wsgi:application`.
+
+WSGI is synchronous: a worker calls `application(environ, start_response)` for one request and
+holds its thread until the response is done. It speaks HTTP only, so WebSocket URLs live on the
+ASGI stack (myproject/asgi.py).
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+os.environ.setdefault("SERVER_INTERFACE", "wsgi")
+
+from django.core.wsgi import get_wsgi_application
+
+application = get_wsgi_application()
+
+from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
+
+warn_if_channel_layer_is_process_local("wsgi")

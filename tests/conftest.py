@@ -1,0 +1,93 @@
+"""Fixtures shared by the whole suite. Real servers come from tests/servers.py."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.servers import (
+    LiveDatabase,
+    RedisServer,
+    WebServer,
+    base_environment,
+    gunicorn_server,
+    uvicorn_server,
+)
+
+# Under CI every test must run: a missing browser or service is a failure, not a skip.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def skip_unless(condition: bool, reason: str) -> None:
+    """Skip with a printed reason on a developer's machine; fail under CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (a skip is not allowed under CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server-logs")
+
+
+@pytest.fixture(scope="session")
+def live_database(tmp_path_factory) -> Iterator[LiveDatabase]:
+    database = LiveDatabase(tmp_path_factory.mktemp("live-db"))
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def shared_redis_url(server_logs) -> Iterator[str]:
+    """REDIS_URL when the run was given one (CI's second pass), else an embedded Redis."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    redis = RedisServer(server_logs)
+    redis.start()
+    yield redis.url
+    redis.stop()
+
+
+@pytest.fixture
+def redis_server(server_logs) -> Iterator[RedisServer]:
+    """A Redis of this test's own, which the test may stop and restart."""
+    redis = RedisServer(server_logs)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@dataclass
+class Stacks:
+    wsgi: WebServer
+    asgi: WebServer
+    env: dict[str, str]
+
+
+def start_stacks(env: dict[str, str], log_dir: Path) -> Stacks:
+    stacks = Stacks(gunicorn_server(env, log_dir), uvicorn_server(env, log_dir), env)
+    stacks.wsgi.start()
+    try:
+        stacks.asgi.start()
+    except Exception:
+        stacks.wsgi.stop()
+        raise
+    return stacks
+
+
+@pytest.fixture(scope="session")
+def live_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks]:
+    """Gunicorn (WSGI) and Uvicorn (ASGI) sharing one database and one Redis, for the session."""
+    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url)
+    stacks = start_stacks(env, server_logs)
+    yield stacks
+    stacks.wsgi.stop()
+    stacks.asgi.stop()
