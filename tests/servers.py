@@ -191,7 +191,8 @@ class LiveDatabase:
         if configured.startswith(("postgres://", "postgresql://")):
             parts = urlsplit(configured)
             self.name = f"live_{uuid.uuid4().hex[:12]}"
-            self.admin_url = configured
+            # CREATE/DROP DATABASE from the server's maintenance database, which always exists.
+            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
             self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
         else:
             self.url = f"sqlite:///{tmp_dir / 'live.sqlite3'}"
