@@ -7,10 +7,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
+# --no-control-socket: Gunicorn 27's control socket (for `gunicornc`) sits at one path per user,
+# so several Gunicorns on one machine (make run, the tests, the comparison harness) would share it.
 # exec: Gunicorn replaces this shell, so SIGTERM/SIGINT from honcho or Docker reach it directly.
 exec gunicorn myproject.wsgi:application \
     --bind "${HOST:-127.0.0.1}:${WSGI_PORT:-8001}" \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-sync}" \
     --access-logfile - \
+    --no-control-socket \
     --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

@@ -193,10 +193,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves static files from the same process on both stacks. The project ships a few
-# small files, so it serves them straight from the finders and no start path needs collectstatic.
+# small files, so it serves them straight from the finders: no STATIC_ROOT, and no start path
+# (make run, the Procfile, the containers, the tests) needs a collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -149,3 +149,19 @@ def test_runserver_serves_the_asgi_application_with_debug_on(live_database, serv
     assert "REDIS_URL is not set" not in server.log()
     # Debug on: Django's technical 404 page, which production never shows.
     assert "Using the URLconf defined in" in missing.text
+
+
+def test_readyz_is_503_naming_the_database_when_it_cannot_be_opened(shared_redis_url, server_logs, tmp_path):
+    unreachable = f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}"
+    env = base_environment(DATABASE_URL=unreachable, REDIS_URL=shared_redis_url)
+    stacks = start_stacks(env, server_logs)
+    try:
+        responses = [readyz(server) for server in (stacks.wsgi, stacks.asgi)]
+    finally:
+        stacks.wsgi.stop()
+        stacks.asgi.stop()
+
+    for response in responses:
+        assert response.status_code == 503
+        assert response.json()["failed"] == ["database"]
+        assert response.json()["checks"]["channel_layer"] == "ok"

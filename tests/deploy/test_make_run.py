@@ -1,0 +1,97 @@
+"""`make run`, the README's first command, end to end: set-up, both stacks and the embedded Redis,
+Ctrl-C, and a port that is already taken."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.servers import ROOT, base_environment, free_port, wait_until
+
+pytestmark = pytest.mark.live
+
+SETUP_AND_START_SECONDS = 240
+
+
+@pytest.fixture
+def run_env(tmp_path) -> dict[str, str]:
+    env = base_environment(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        WSGI_PORT=str(free_port()),
+        ASGI_PORT=str(free_port()),
+        EMBEDDED_REDIS_PORT=str(free_port()),
+        WEB_CONCURRENCY="1",
+    )
+    for name in ("REDIS_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "MAKEFLAGS", "MAKELEVEL"):
+        env.pop(name, None)
+    return env
+
+
+def start_make_run(env: dict[str, str], log_path) -> subprocess.Popen:
+    with log_path.open("wb") as log:
+        # Its own process group, like a terminal's foreground job: Ctrl-C signals all of it.
+        return subprocess.Popen(
+            ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def port_is_closed(port: str) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", int(port))) != 0
+
+
+def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_everything(run_env, tmp_path):
+    log_path = tmp_path / "make-run.log"
+    make = start_make_run(run_env, log_path)
+    wsgi = f"http://127.0.0.1:{run_env['WSGI_PORT']}"
+    asgi = f"http://127.0.0.1:{run_env['ASGI_PORT']}"
+    try:
+        wait_until(
+            lambda: answers(f"{wsgi}/readyz") and answers(f"{asgi}/readyz"),
+            SETUP_AND_START_SECONDS,
+            "both stacks to be ready",
+            interval=0.5,
+        )
+        home = requests.get(f"{asgi}/", timeout=10)
+    finally:
+        os.killpg(make.pid, signal.SIGINT)
+        try:
+            make.wait(30)
+        finally:
+            if make.poll() is None:
+                os.killpg(make.pid, signal.SIGKILL)
+    output = log_path.read_text()
+
+    assert f"http://127.0.0.1:{run_env['WSGI_PORT']}/" in output
+    assert f"http://127.0.0.1:{run_env['ASGI_PORT']}/" in output
+    assert f"redis://127.0.0.1:{run_env['EMBEDDED_REDIS_PORT']}/0" in output
+    assert home.headers["X-Interface"] == "asgi"
+    # Debug is on under make run, so no secret key was needed.
+    assert "REDIS_URL is not set" not in output
+    for port in ("WSGI_PORT", "ASGI_PORT", "EMBEDDED_REDIS_PORT"):
+        wait_until(lambda port=port: port_is_closed(run_env[port]), 10, f"{port} to close after Ctrl-C")
+
+
+def test_make_run_refuses_a_port_in_use_and_names_it(run_env, tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", int(run_env["ASGI_PORT"])))
+        squatter.listen()
+        started = time.monotonic()
+        result = subprocess.run(
+            ["make", "run"], cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=SETUP_AND_START_SECONDS
+        )
+
+    assert result.returncode != 0
+    assert f"port {run_env['ASGI_PORT']} (ASGI) is already in use" in result.stderr
+    assert time.monotonic() - started < SETUP_AND_START_SECONDS

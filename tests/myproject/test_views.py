@@ -1,0 +1,110 @@
+"""Home, health, readiness and sign-up, in process. Django's test Client goes through the WSGI
+handler and AsyncClient through the ASGI handler, so each behaviour is checked on both."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.test import AsyncClient, Client, override_settings
+
+from tests.servers import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def interface(request):
+    return request.param
+
+
+async def get(interface: str, path: str):
+    if interface == "asgi":
+        return await AsyncClient().get(path)
+    # A WSGI server calls Django from a worker thread, never from an event loop.
+    return await sync_to_async(Client().get)(path)
+
+
+async def test_healthz_says_ok(interface):
+    response = await get(interface, "/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/readyz", "/no-such-page/", "/static/css/site.css"])
+async def test_every_response_names_the_interface_that_served_it(interface, path):
+    response = await get(interface, path)
+
+    assert response["X-Interface"] == interface
+
+
+async def test_home_page_names_the_interface(interface):
+    response = await get(interface, "/")
+
+    assert f'data-testid="interface">{interface.upper()}<' in response.content.decode()
+
+
+async def test_readyz_is_ok_with_a_working_database_and_channel_layer(interface):
+    response = await get(interface, "/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "channel_layer": "ok"}}
+
+
+async def test_readyz_is_503_naming_the_channel_layer_when_redis_is_unreachable(interface):
+    nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [nobody_listens]}}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        response = await get(interface, "/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["failed"] == ["channel_layer"]
+    assert "ConnectionError" in body["checks"]["channel_layer"]
+    assert body["checks"]["database"] == "ok"
+
+
+def test_readyz_is_never_cached():
+    assert "no-cache" in Client().get("/readyz")["Cache-Control"]
+
+
+def test_signup_creates_the_account_and_signs_in():
+    client = Client()
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "dora", "password1": "a-long-passphrase-42", "password2": "a-long-passphrase-42"},
+    )
+
+    assert response.status_code == 302
+    assert get_user_model().objects.filter(username="dora").exists()
+    assert 'data-testid="username">dora<' in client.get("/").content.decode()
+
+
+def test_signup_with_mismatched_passwords_shows_the_form_again_and_creates_nothing():
+    response = Client().post(
+        "/accounts/signup/",
+        {"username": "dora", "password1": "a-long-passphrase-42", "password2": "something-else-42"},
+    )
+
+    assert response.status_code == 200
+    assert "didn’t match" in response.content.decode()
+    assert not get_user_model().objects.filter(username="dora").exists()
+
+
+def test_login_page_is_csrf_protected():
+    get_user_model().objects.create_user("erin", password="a-long-passphrase-42")
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/accounts/login/", {"username": "erin", "password": "a-long-passphrase-42"})
+
+    assert response.status_code == 403
+
+
+def test_logout_signs_out():
+    get_user_model().objects.create_user("erin", password="a-long-passphrase-42")
+    client = Client()
+    client.login(username="erin", password="a-long-passphrase-42")
+
+    client.post("/accounts/logout/")
+
+    assert 'data-testid="username"' not in client.get("/").content.decode()
