@@ -8,13 +8,14 @@ set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --lifespan off: Django's ASGI handler does not implement the lifespan protocol.
-# --ws-max-size: refuse WebSocket frames larger than a chat message could ever need (2000
-# characters of JSON, at most 4 bytes each) instead of buffering whatever a client sends.
+# --ws-max-size: refuse (close with 1009) WebSocket messages larger than a chat message could ever
+# need, instead of buffering whatever a client sends. The largest valid one is 2000 characters,
+# each escaped by the client's JSON encoder as a \uXXXX surrogate pair (12 bytes): about 24 KB.
 exec uvicorn myproject.asgi:application \
     --host "${HOST:-127.0.0.1}" \
     --port "${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --lifespan off \
-    --ws-max-size "${WS_MAX_SIZE:-65536}" \
+    --ws-max-size "${WS_MAX_SIZE:-32768}" \
     --proxy-headers \
     --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

@@ -1,0 +1,20 @@
+#!/bin/sh
+# The ASGI stack on Daphne instead of Uvicorn: the same myproject.asgi:application, HTTP and
+# WebSockets. Used by the comparison harness and the chat tests; takes the same variables as
+# deploy/start-asgi.sh.
+#
+# Daphne (Twisted) runs one process with no --workers option: to use more cores, run several
+# behind a proxy. It is also `manage.py runserver`'s server, because "daphne" is first in
+# INSTALLED_APPS.
+set -eu
+cd "$(dirname "$0")/.."
+# The WebSocket size limits match deploy/start-asgi.sh (see the reasoning there). Daphne checks a
+# whole message and each frame of it separately, so both are set.
+# No --proxy-headers: Daphne would trust X-Forwarded-For from any client, unlike Uvicorn's
+# --forwarded-allow-ips, so it is left off for a server that may be reached directly.
+exec daphne myproject.asgi:application \
+    --bind "${HOST:-127.0.0.1}" \
+    --port "${ASGI_PORT:-8002}" \
+    --websocket-max-message-size "${WS_MAX_SIZE:-32768}" \
+    --websocket-max-frame-size "${WS_MAX_SIZE:-32768}" \
+    --access-log -
