@@ -64,6 +64,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
+# interface. It keeps the X-Interface header (async-native, so no thread hop under ASGI) and drops
+# everything else; sessions, logins, CSRF and messages stop working. Never set it on a real site.
+if env.bool("DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE", default=False):
+    MIDDLEWARE = ["myproject.middleware.InterfaceHeaderMiddleware"]
+
 ROOT_URLCONF = "myproject.urls"
 WSGI_APPLICATION = "myproject.wsgi.application"
 ASGI_APPLICATION = "myproject.asgi.application"

@@ -1,0 +1,151 @@
+"""What the demo probes share, written once: reading their query parameters, the CPU work, the
+database read and the JSON answer. demo/views.py holds only what differs between a `def` view and an
+`async def` view: how they wait.
+"""
+
+import functools
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asgiref.sync import iscoroutinefunction
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
+
+from myproject.serving import interface_of
+
+# The longest a sleep probe may wait, and the longest the sync fanout may wait in total (n x ms):
+# well under Gunicorn's 30 s worker timeout, which would kill a sync worker mid-request.
+MAX_WAIT_MS = 10_000
+MAX_FANOUT = 50
+# One cpu request may hold a core for at most a second; more would only show a timeout.
+MAX_CPU_MS = 1_000
+DB_PROBE_ROWS = 10
+
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+class BadProbeParameter(ValueError):
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Wait:
+    ms: int
+
+    @property
+    def seconds(self) -> float:
+        return self.ms / 1000
+
+
+@dataclass(frozen=True)
+class Fanout:
+    n: int
+    ms: int
+
+    @property
+    def seconds(self) -> float:
+        return self.ms / 1000
+
+
+def whole_number(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    # A regex, not int() alone: int() also accepts " 5", "+5", "1_000" and non-ASCII digits.
+    if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
+        raise BadProbeParameter(name, f"{name} must be a whole number from {low} to {high}, not {raw!r}.")
+    return int(raw)
+
+
+def wait_from(request: HttpRequest, default_ms: int = 100) -> Wait:
+    return Wait(whole_number(request, "ms", default_ms, 0, MAX_WAIT_MS))
+
+
+def fanout_from(request: HttpRequest) -> Fanout:
+    n = whole_number(request, "n", 5, 1, MAX_FANOUT)
+    ms = whole_number(request, "ms", 50, 0, MAX_WAIT_MS)
+    if n * ms > MAX_WAIT_MS:
+        raise BadProbeParameter(
+            "ms", f"n x ms must be at most {MAX_WAIT_MS} (the sync view waits that long), not {n * ms}."
+        )
+    return Fanout(n, ms)
+
+
+def cpu_ms_from(request: HttpRequest) -> int:
+    return whole_number(request, "ms", 10, 0, MAX_CPU_MS)
+
+
+def burn_cpu(ms: int) -> int:
+    """Pure Python arithmetic until this thread has used `ms` of CPU time; returns the rounds done.
+
+    Thread CPU time, not wall time: on a busy machine the request takes longer, but every request
+    costs the same amount of work.
+    """
+    deadline = time.thread_time() + ms / 1000
+    rounds, value = 0, 0
+    while time.thread_time() < deadline:
+        for number in range(1_000):
+            value = (value * 31 + number) % 1_000_003
+        rounds += 1
+    return rounds
+
+
+def demo_users() -> QuerySet:
+    """The db probe's small read: one indexed query, a few rows, the same for both views."""
+    return get_user_model().objects.order_by("id").values("id", "username")[:DB_PROBE_ROWS]
+
+
+def probe_response(request: HttpRequest, probe: str, view_kind: str, started: float, **facts) -> JsonResponse:
+    return JsonResponse(
+        {
+            "probe": probe,
+            "interface": interface_of(request),
+            "view_kind": view_kind,
+            # A `def` view under ASGI runs on a worker thread, an `async def` view on the event
+            # loop's thread; under WSGI both run on the worker's thread.
+            "thread": threading.current_thread().name,
+            "pid": os.getpid(),
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+            **facts,
+        }
+    )
+
+
+def bad_parameter_response(error: BadProbeParameter) -> JsonResponse:
+    return JsonResponse({"error": error.message, "parameter": error.name}, status=400)
+
+
+def rejects_bad_parameters(view: Callable) -> Callable:
+    """Answer a BadProbeParameter raised by the view with 400 and a JSON error.
+
+    The wrapper must be of the same kind as the view: Django checks whether a view is a coroutine
+    function to decide how to call it, and a sync wrapper around an `async def` view would hand it
+    an un-awaited coroutine.
+    """
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: HttpRequest, *args, **kwargs):
+            try:
+                return await view(request, *args, **kwargs)
+            except BadProbeParameter as error:
+                return bad_parameter_response(error)
+
+        return async_wrapper
+
+    @functools.wraps(view)
+    def sync_wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except BadProbeParameter as error:
+            return bad_parameter_response(error)
+
+    return sync_wrapper
