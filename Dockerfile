@@ -1,0 +1,15 @@
+# One image for both stacks: the command decides which interface a container serves.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+
+# Not root: a web server needs no privileges to listen on 8001/8002.
+RUN useradd --create-home --uid 10001 app
+USER app
