@@ -249,7 +249,8 @@ class NginxServer(WebServer):
         )
         (prefix / "default.conf").write_text(site)
         temp_paths = "\n".join(
-            f"  {kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+            f"  {kind}_temp_path {prefix / kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         (prefix / "nginx.conf").write_text(
             ("user root;\n" if os.geteuid() == 0 else "")

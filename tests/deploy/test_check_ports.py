@@ -7,7 +7,11 @@ from tests.servers import ROOT, free_port
 
 def check_ports(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "deploy/check_ports.py", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=30
+        [sys.executable, "deploy/check_ports.py", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 

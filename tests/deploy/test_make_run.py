@@ -89,7 +89,12 @@ def test_make_run_refuses_a_port_in_use_and_names_it(run_env, tmp_path):
         squatter.listen()
         started = time.monotonic()
         result = subprocess.run(
-            ["make", "run"], cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=SETUP_AND_START_SECONDS
+            ["make", "run"],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=SETUP_AND_START_SECONDS,
         )
 
     assert result.returncode != 0
