@@ -4,11 +4,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from demo.seeding import seed_users
+from reports.seeding import seed_shop
 
 # Each step takes its own random generator, derived from --seed and the step's name, so adding a
 # step never changes the data an existing step makes for the same seed.
 SEED_STEPS = [
     ("users", seed_users),
+    ("shop", seed_shop),
 ]
 
 DEFAULT_SIZE = 20_000

@@ -1,0 +1,208 @@
+"""Every report, defined once: its slug, title, columns, chart and the query that computes it.
+
+The page, the CSV export and the publish view all read these definitions, and each query lets the
+database do the aggregation (GROUP BY, SUM, COUNT): Python only formats the rows that come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+
+from reports.filters import DateRange
+from reports.models import OrderLine
+
+ColumnKind = Literal["text", "integer", "money", "month", "datetime"]
+
+LINE_REVENUE = ExpressionWrapper(
+    F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: ColumnKind = "text"
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in {"integer", "money"}
+
+    def display(self, value: Any) -> str:
+        """The value as the page shows it."""
+        if value is None:
+            return ""
+        if self.kind == "money":
+            return f"{Decimal(value):,.2f}"
+        if self.kind == "integer":
+            return f"{value:,}"
+        return self.csv_value(value)
+
+    def csv_value(self, value: Any) -> str:
+        """The value as a spreadsheet should read it: no thousands separators, ISO dates."""
+        if value is None:
+            return ""
+        if self.kind == "month":
+            return f"{value:%Y-%m}"
+        if self.kind == "datetime":
+            return value.isoformat(timespec="seconds")
+        if self.kind == "money":
+            return f"{Decimal(value):.2f}"
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: Literal["line", "bar"]
+    label: str  # the column naming each point or bar
+    value: str  # the column plotted
+
+
+@dataclass(frozen=True)
+class Report:
+    slug: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    query: Callable[[DateRange], QuerySet]
+    chart: Chart | None = None
+    # A report with one row per order line is far too long for a page: the page shows its first
+    # rows and the total, and the CSV export has every row.
+    preview_rows: int | None = None
+
+    def rows(self, date_range: DateRange) -> QuerySet:
+        return self.query(date_range)
+
+
+def _lines(date_range: DateRange) -> QuerySet:
+    return OrderLine.objects.filter(**date_range.placed_at_filter(prefix="order__"))
+
+
+def revenue_by_month(date_range: DateRange) -> QuerySet:
+    return (
+        _lines(date_range)
+        .annotate(month=TruncMonth("order__placed_at"))
+        .values("month")
+        .annotate(orders=Count("order", distinct=True), units=Sum("quantity"), revenue=Sum(LINE_REVENUE))
+        .order_by("month")
+    )
+
+
+TOP_PRODUCTS_LIMIT = 20
+
+
+def top_products(date_range: DateRange) -> QuerySet:
+    return (
+        _lines(date_range)
+        .values(sku=F("product__sku"), name=F("product__name"), category=F("product__category"))
+        .annotate(units=Sum("quantity"), revenue=Sum(LINE_REVENUE))
+        .order_by("-revenue", "sku")[:TOP_PRODUCTS_LIMIT]
+    )
+
+
+def revenue_by_region(date_range: DateRange) -> QuerySet:
+    return (
+        _lines(date_range)
+        .values(region=F("order__region__name"))
+        .annotate(orders=Count("order", distinct=True), units=Sum("quantity"), revenue=Sum(LINE_REVENUE))
+        .order_by("-revenue", "region")
+    )
+
+
+def order_lines(date_range: DateRange) -> QuerySet:
+    return (
+        _lines(date_range)
+        .values(
+            "id",
+            "quantity",
+            "unit_price",
+            placed_at=F("order__placed_at"),
+            order_number=F("order__number"),
+            customer=F("order__customer__name"),
+            region=F("order__region__name"),
+            sku=F("product__sku"),
+            product_name=F("product__name"),
+            line_total=LINE_REVENUE,
+        )
+        .order_by("id")
+    )
+
+
+REPORTS: dict[str, Report] = {
+    report.slug: report
+    for report in [
+        Report(
+            slug="revenue-by-month",
+            title="Revenue by month",
+            description="Orders, units sold and revenue for each calendar month.",
+            columns=(
+                Column("month", "Month", "month"),
+                Column("orders", "Orders", "integer"),
+                Column("units", "Units", "integer"),
+                Column("revenue", "Revenue", "money"),
+            ),
+            query=revenue_by_month,
+            chart=Chart("line", label="month", value="revenue"),
+        ),
+        Report(
+            slug="top-products",
+            title="Top products",
+            description=f"The {TOP_PRODUCTS_LIMIT} products that brought in the most revenue.",
+            columns=(
+                Column("sku", "SKU"),
+                Column("name", "Product"),
+                Column("category", "Category"),
+                Column("units", "Units", "integer"),
+                Column("revenue", "Revenue", "money"),
+            ),
+            query=top_products,
+            chart=Chart("bar", label="name", value="revenue"),
+        ),
+        Report(
+            slug="revenue-by-region",
+            title="Revenue by region",
+            description="Orders, units and revenue by the region each order was shipped to.",
+            columns=(
+                Column("region", "Region"),
+                Column("orders", "Orders", "integer"),
+                Column("units", "Units", "integer"),
+                Column("revenue", "Revenue", "money"),
+            ),
+            query=revenue_by_region,
+            chart=Chart("bar", label="region", value="revenue"),
+        ),
+        Report(
+            slug="order-lines",
+            title="Order lines",
+            description="Every order line with its order, customer and product: the raw data.",
+            columns=(
+                Column("id", "Line"),
+                Column("placed_at", "Placed at", "datetime"),
+                Column("order_number", "Order"),
+                Column("customer", "Customer"),
+                Column("region", "Region"),
+                Column("sku", "SKU"),
+                Column("product_name", "Product"),
+                Column("quantity", "Quantity", "integer"),
+                Column("unit_price", "Unit price", "money"),
+                Column("line_total", "Line total", "money"),
+            ),
+            query=order_lines,
+            preview_rows=100,
+        ),
+    ]
+}
+
+
+def get_report_or_404(slug: str) -> Report:
+    try:
+        return REPORTS[slug]
+    except KeyError:
+        raise Http404(f"There is no report called {slug!r}.") from None
