@@ -55,7 +55,7 @@ def served_by(request: HttpRequest) -> ServedBy:
             "ASGI version": f"{scope.get('asgi', {}).get('version', '3.0')} "
             f"(spec {scope.get('asgi', {}).get('spec_version', '2.0')})",
             "HTTP version": scope.get("http_version", "?"),
-            "concurrency": "one event loop; many requests at once in this process",
+            "Concurrency": "one event loop; many requests at once in this process",
         }
         return ServedBy("asgi", asgi_server_name(), os.getpid(), details)
     meta = request.META
@@ -63,7 +63,7 @@ def served_by(request: HttpRequest) -> ServedBy:
     details = {
         "wsgi.multithread": str(threaded),
         "wsgi.multiprocess": str(bool(meta.get("wsgi.multiprocess"))),
-        "concurrency": "threads in this process, one request each"
+        "Concurrency": "threads in this process, one request each"
         if threaded
         else "one request at a time in this process",
     }
