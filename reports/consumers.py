@@ -28,7 +28,8 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.backlog_ids: set[int] = set()
         await self.accept()
-        after = parse_qs(self.scope["query_string"].decode("latin-1")).get("after", [None])[-1]
+        query = parse_qs(self.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        after = query.get("after", [None])[-1]
         if after is None:
             return
         if not (after.isdigit() and len(after) <= MAX_ID_DIGITS):

@@ -1,0 +1,42 @@
+// The live publications page: each report.published frame becomes a new list item.
+// Reconnecting, resuming with ?after= and dropping duplicates are ResumableSocket's job.
+import { ResumableSocket } from "../js/resumable-socket.js";
+
+const list = document.querySelector("[data-testid=publications]");
+const stateLabel = document.querySelector("[data-testid=socket-state]");
+
+const STATE_TEXT = {
+  connecting: () => "connecting…",
+  open: () => "live",
+  waiting: (detail) => `disconnected; retrying in ${(detail.delayMs / 1000).toFixed(1)} s`,
+  closed: () => "closed",
+};
+
+function showPublication(frame) {
+  list.querySelector("[data-testid=no-publications]")?.remove();
+  const item = document.createElement("li");
+  item.dataset.id = String(frame.id);
+  item.className = "fresh";
+  const link = document.createElement("a");
+  link.href = frame.report.url;
+  link.textContent = frame.report.title;
+  const time = document.createElement("time");
+  time.dateTime = frame.report.published_at;
+  time.textContent = new Date(frame.report.published_at).toLocaleString();
+  item.append(link, " ", time);
+  list.append(item);
+}
+
+const socket = new ResumableSocket("/ws/notifications/", {
+  // The page was rendered with the publications up to this id; resuming after it means nothing
+  // published between the render and the handshake is missed.
+  after: Number(list.dataset.lastId),
+  onItem(item) {
+    if (item.type === "report.published") showPublication(item);
+  },
+  onStateChange(state, detail) {
+    stateLabel.textContent = STATE_TEXT[state](detail);
+    stateLabel.dataset.state = state;
+  },
+});
+socket.start();

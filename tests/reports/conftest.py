@@ -1,0 +1,40 @@
+import random
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from reports.seeding import seed_shop
+
+SHOP_LINES = 600
+
+
+@pytest.fixture
+def shop(db) -> int:
+    """A small shop: regions, the catalogue and SHOP_LINES order lines over 2024 and 2025."""
+    seed_shop(random.Random("tests:shop"), SHOP_LINES)
+    return SHOP_LINES
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user("manager", password="irrelevant", is_staff=True)
+
+
+@pytest.fixture
+def plain_user(db):
+    return get_user_model().objects.create_user("customer", password="irrelevant")
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def plain_client(plain_user) -> Client:
+    client = Client()
+    client.force_login(plain_user)
+    return client

@@ -1,0 +1,213 @@
+import asyncio
+import datetime as dt
+import logging
+import re
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.test import Client, override_settings
+
+from reports.definitions import REPORTS
+from reports.filters import DateRange
+from reports.models import Publication
+from reports.services import NOTIFICATIONS_GROUP, publication_create, publication_frame
+from tests.servers import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PUBLISH_URL = "/reports/revenue-by-month/publish/"
+
+
+class GroupListener:
+    """A channel in the notifications group, read from sync test code."""
+
+    def __init__(self):
+        self.layer = get_channel_layer()
+        self.channel = async_to_sync(self.layer.new_channel)()
+        async_to_sync(self.layer.group_add)(NOTIFICATIONS_GROUP, self.channel)
+
+    def receive(self, timeout: float = 2.0) -> dict:
+        async def receive_with_timeout():
+            async with asyncio.timeout(timeout):
+                return await self.layer.receive(self.channel)
+
+        return async_to_sync(receive_with_timeout)()
+
+    def nothing_received(self) -> bool:
+        try:
+            self.receive(timeout=0.2)
+        except TimeoutError:
+            return True
+        return False
+
+    def close(self) -> None:
+        async_to_sync(self.layer.group_discard)(NOTIFICATIONS_GROUP, self.channel)
+
+
+@pytest.fixture
+def listener():
+    listening = GroupListener()
+    yield listening
+    listening.close()
+
+
+def test_staff_publish_stores_a_publication_and_redirects_to_the_report(staff_client, staff_user, listener):
+    response = staff_client.post(PUBLISH_URL, {"start": "2025-01-01", "end": "2025-03-31"})
+
+    publication = Publication.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == "/reports/revenue-by-month/?start=2025-01-01&end=2025-03-31"
+    assert publication.report_slug == "revenue-by-month"
+    assert publication.title == "Revenue by month, 2025-01-01 to 2025-03-31"
+    assert (publication.start, publication.end) == (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    assert publication.published_by == staff_user
+
+
+def test_staff_publish_broadcasts_report_published_to_the_notifications_group(staff_client, listener):
+    staff_client.post(PUBLISH_URL)
+
+    publication = Publication.objects.get()
+    assert listener.receive() == {
+        "type": "report.published",
+        "id": publication.pk,
+        "report": {
+            "slug": "revenue-by-month",
+            "title": "Revenue by month, all dates",
+            "url": "/reports/revenue-by-month/",
+            "published_at": publication.published_at.isoformat(),
+        },
+    }
+
+
+def test_the_report_page_confirms_the_publication(staff_client, listener):
+    response = staff_client.post(PUBLISH_URL, follow=True)
+
+    assert response.status_code == 200
+    message = re.search(r'data-testid="message">([^<]+)<', response.text).group(1)
+    assert "Published" in message
+    assert "to live clients" in message
+
+
+def test_anonymous_publish_is_sent_to_log_in_and_stores_nothing(client, listener):
+    response = client.post(PUBLISH_URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/reports/revenue-by-month/"
+    assert not Publication.objects.exists()
+    assert listener.nothing_received()
+
+
+def test_non_staff_publish_is_forbidden_and_stores_nothing(plain_client, listener):
+    response = plain_client.post(PUBLISH_URL)
+
+    assert response.status_code == 403
+    assert not Publication.objects.exists()
+    assert listener.nothing_received()
+
+
+def test_publish_without_a_csrf_token_is_refused(staff_user, listener):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+
+    response = client.post(PUBLISH_URL)
+
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+    assert not Publication.objects.exists()
+
+
+def test_publish_with_the_pages_csrf_token_is_accepted(staff_user, listener):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    page = client.get("/reports/revenue-by-month/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+    response = client.post(PUBLISH_URL, {"csrfmiddlewaretoken": token})
+
+    assert response.status_code == 303
+    assert Publication.objects.count() == 1
+
+
+def test_publish_by_get_is_not_allowed(staff_client):
+    assert staff_client.get(PUBLISH_URL).status_code == 405
+    assert not Publication.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"start": "soon"}, "Start must be a date written YYYY-MM-DD."),
+        ({"start": "2025-02-01", "end": "2025-01-01"}, "The start date must be on or before the end date."),
+    ],
+)
+def test_publish_with_bad_dates_is_a_400_and_stores_nothing(staff_client, listener, data, message):
+    response = staff_client.post(PUBLISH_URL, data)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Publication.objects.exists()
+    assert listener.nothing_received()
+
+
+def test_publishing_an_unknown_report_is_a_404(staff_client):
+    assert staff_client.post("/reports/no-such-report/publish/").status_code == 404
+    assert not Publication.objects.exists()
+
+
+def unreachable_redis_layer() -> dict:
+    # A port nobody listens on: connections are refused, as when Redis is down.
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]},
+        }
+    }
+
+
+def test_with_the_channel_layer_down_the_publication_is_stored_and_the_page_says_the_broadcast_failed(
+    staff_client, caplog
+):
+    with override_settings(CHANNEL_LAYERS=unreachable_redis_layer()):
+        response = staff_client.post(PUBLISH_URL, follow=True)
+
+    assert response.status_code == 200
+    assert Publication.objects.count() == 1
+    message = re.search(r'data-testid="message">([^<]+)<', response.text).group(1)
+    assert "the live broadcast failed" in message
+    assert any("live broadcast failed" in record.getMessage() for record in caplog.records)
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_the_broadcast_waits_for_the_transaction_to_commit(staff_user, listener):
+    with transaction.atomic():
+        publishing = publication_create(
+            report=REPORTS["top-products"], date_range=DateRange(), user=staff_user
+        )
+        assert publishing.broadcast_sent is None
+        assert listener.nothing_received()
+
+    assert publishing.broadcast_sent is True
+    assert listener.receive()["id"] == publishing.publication.pk
+
+
+def test_a_rolled_back_publication_is_never_broadcast(staff_user, listener):
+    def publish_then_fail() -> None:
+        with transaction.atomic():
+            publication_create(report=REPORTS["top-products"], date_range=DateRange(), user=staff_user)
+            raise RuntimeError("something later in the same transaction failed")
+
+    with pytest.raises(RuntimeError):
+        publish_then_fail()
+
+    assert not Publication.objects.exists()
+    assert listener.nothing_received()
+
+
+def test_the_frame_links_to_the_published_date_range(staff_user):
+    publication = Publication.objects.create(
+        report_slug="top-products", title="Top products", start=dt.date(2024, 5, 1), published_by=staff_user
+    )
+
+    assert publication_frame(publication)["report"]["url"] == "/reports/top-products/?start=2024-05-01"
