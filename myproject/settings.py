@@ -161,11 +161,24 @@ def _check_redis_url(url: str) -> str:
     return url
 
 
+# channels-redis has two layers. RedisChannelLayer queues each event in Redis lists until a process
+# takes it; RedisPubSubChannelLayer publishes it to whoever is subscribed right now. The chat
+# benchmark measured both (docs/chat.md); REDIS_CHANNEL_LAYER picks the other one to compare.
+REDIS_CHANNEL_LAYERS = {
+    "RedisChannelLayer": "channels_redis.core.RedisChannelLayer",
+    "RedisPubSubChannelLayer": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
+REDIS_CHANNEL_LAYER = env.str("REDIS_CHANNEL_LAYER", default="RedisChannelLayer")
+if REDIS_CHANNEL_LAYER not in REDIS_CHANNEL_LAYERS:
+    raise ImproperlyConfigured(
+        f"REDIS_CHANNEL_LAYER must be one of {', '.join(REDIS_CHANNEL_LAYERS)}, not {REDIS_CHANNEL_LAYER!r}."
+    )
+
 if REDIS_URL:
     # The layer that joins the two stacks: a Gunicorn worker publishes, Uvicorn's consumers hear it.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER],
             "CONFIG": {"hosts": [_check_redis_url(REDIS_URL)]},
         }
     }
@@ -173,6 +186,19 @@ else:
     # Lives in this process's memory only: fine for runserver and unit tests, useless between
     # processes (myproject/checks.py warns when a real server starts with it).
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Chat limits (chat/consumers.py); docs/chat.md says why each is where it is.
+# Per connection: 5 frames a second on average, bursts of 10; past that each frame is answered
+# rate_limited, and a connection that earns more than 20 of those (one forgiven a second) is closed.
+CHAT_RATE_LIMIT_PER_SECOND = 5
+CHAT_RATE_LIMIT_BURST = 10
+CHAT_FLOOD_STRIKES = 20
+# A server's presence entries live this long unless its heartbeat (every third of it) renews them:
+# how long a server that died without a goodbye can still show its users as present.
+CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
+# Where a chat page opens its socket: the page's own host and port unless this names another
+# port, e.g. the ASGI stack's for pages served by Gunicorn, which cannot hold a WebSocket.
+CHAT_WEBSOCKET_PORT = env.int("CHAT_WEBSOCKET_PORT", default=None)
 
 
 # Auth, sessions, static files -------------------------------------------------------------------

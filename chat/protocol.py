@@ -1,0 +1,170 @@
+"""The frames of /ws/chat/<room>/ (../shared/CONTRACT.md): reading what a client sends, and the
+shapes of what the server answers. Pure functions, no I/O, so every bad input is easy to test."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from chat.models import CLIENT_ID_MAX_LENGTH, MESSAGE_MAX_LENGTH
+
+# Error codes of the contract.
+INVALID_JSON = "invalid_json"
+INVALID_MESSAGE = "invalid_message"
+TOO_LONG = "too_long"
+RATE_LIMITED = "rate_limited"
+AUTH_REQUIRED = "auth_required"
+
+# How much of a client's bad value an error detail repeats: enough to recognise it, never a
+# whole flood echoed back.
+ECHO_LIMIT = 40
+# Message ids are 64-bit signed integers (BigAutoField).
+MAX_ID = 2**63 - 1
+
+
+class FrameError(Exception):
+    """A client frame the server refuses; the connection stays open and gets an error frame."""
+
+    def __init__(self, code: str, detail: str, client_id: str | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.client_id = client_id
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    text: str
+    client_id: str | None
+
+
+def decode_frame(text_data: str | None) -> dict[str, Any]:
+    """The JSON object of a client frame whose `type` is one the server knows ("message")."""
+    if text_data is None:
+        raise FrameError(INVALID_MESSAGE, "binary frames are not accepted; send JSON text frames")
+    try:
+        frame = json.loads(text_data)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeper than Python allows
+        raise FrameError(INVALID_JSON, "the frame is not valid JSON") from None
+    if not isinstance(frame, dict):
+        raise FrameError(INVALID_MESSAGE, "a frame must be a JSON object")
+    if frame.get("type") != "message":
+        shown = _echo(frame.get("type"))
+        raise FrameError(INVALID_MESSAGE, f'unknown frame type {shown}; the only one is "message"')
+    return frame
+
+
+def read_message(frame: dict[str, Any]) -> ClientMessage:
+    """The text and client_id of a "message" frame, checked against the contract's limits."""
+    client_id = read_client_id(frame)
+    text = frame.get("text")
+    if not isinstance(text, str):
+        raise FrameError(INVALID_MESSAGE, '"text" must be a string', client_id)
+    if not text.strip():
+        raise FrameError(INVALID_MESSAGE, '"text" is empty', client_id)
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise FrameError(
+            TOO_LONG, f'"text" has {len(text)} characters; the limit is {MESSAGE_MAX_LENGTH}', client_id
+        )
+    if not _storable(text):
+        raise FrameError(INVALID_MESSAGE, '"text" contains a NUL character or a lone surrogate', client_id)
+    return ClientMessage(text=text, client_id=client_id)
+
+
+def read_client_id(frame: dict[str, Any]) -> str | None:
+    value = frame.get("client_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX_LENGTH or not _storable(value):
+        raise FrameError(
+            INVALID_MESSAGE, f'"client_id" must be a string of 1-{CLIENT_ID_MAX_LENGTH} characters'
+        )
+    return value
+
+
+def client_id_of(text_data: str | None) -> str | None:
+    """The client_id of a frame being refused, when it has a usable one, so that the error frame
+    can name the send it refuses."""
+    try:
+        return read_client_id(decode_frame(text_data))
+    except FrameError:
+        return None
+
+
+def _storable(value: str) -> bool:
+    # JSON can carry both, no database column can: PostgreSQL refuses NUL in text, and a lone
+    # surrogate ("\ud800") cannot be encoded as UTF-8 at all.
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _echo(value: Any) -> str:
+    shown = json.dumps(value)
+    return shown if len(shown) <= ECHO_LIMIT else shown[: ECHO_LIMIT - 1] + "…"
+
+
+# Server -> client ---------------------------------------------------------------------------------
+
+
+def error_frame(error: FrameError) -> dict[str, Any]:
+    frame = {"type": "error", "code": error.code, "detail": error.detail}
+    if error.client_id is not None:
+        # Not in the contract's minimum: lets a page mark which of its pending sends failed.
+        frame["client_id"] = error.client_id
+    return frame
+
+
+def message_frame(
+    *, id: int, room: str, user: str, text: str, created: datetime, client_id: str | None
+) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": id,
+        "room": room,
+        "user": user,
+        "text": text,
+        "created": created.isoformat(),
+        "client_id": client_id,
+    }
+
+
+def history_frame(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "history", "messages": messages}
+
+
+def presence_frame(users: list[str]) -> dict[str, Any]:
+    return {"type": "presence", "users": users}
+
+
+def read_resume_point(query_string: bytes) -> int | None:
+    """The `?after=<id>` of a handshake URL: None without one, ValueError for anything but an id."""
+    values = parse_qs(query_string.decode("latin-1"), keep_blank_values=True).get("after")
+    if not values:
+        return None
+    value = values[-1]
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+        raise ValueError(f"?after= must be a message id, not {_echo(value)}")
+    return int(value)
+
+
+# Consumer -> consumers, through the channel layer ---------------------------------------------------
+
+
+def room_group(room: str) -> str:
+    return f"chat.{room}"
+
+
+def message_event(message_id: int, prev_id: int | None, frame: dict[str, Any]) -> dict[str, Any]:
+    # Serialised once by the sender instead of once per receiving consumer: in a room of N clients
+    # that is N - 1 json.dumps calls saved per message.
+    return {"type": "chat.message", "id": message_id, "prev_id": prev_id, "frame": json.dumps(frame)}
+
+
+def presence_event(version: int, users: list[str]) -> dict[str, Any]:
+    return {"type": "chat.presence", "version": version, "users": users}

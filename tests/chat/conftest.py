@@ -1,0 +1,74 @@
+"""Fixtures for the chat tests: users with sessions, and the channel layer to run on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from myproject.asgi import application
+
+ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+# Generous for a shared 2-core machine; a frame that is coming arrives in milliseconds.
+FRAME_TIMEOUT = 3.0
+
+
+@pytest.fixture(params=["in-memory", "redis"])
+def layer(request, settings) -> str:
+    """Run the test on the in-memory layer (runserver, unit tests) and on a real Redis layer with
+    Redis presence, as the servers run it."""
+    if request.param == "redis":
+        redis_url = request.getfixturevalue("shared_redis_url")
+        settings.REDIS_URL = redis_url
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [redis_url], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+            }
+        }
+    else:
+        settings.REDIS_URL = ""
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return request.param
+
+
+@pytest.fixture
+def room() -> str:
+    """A room of this test's own, so tests sharing a Redis never see each other's presence."""
+    return f"room-{uuid.uuid4().hex[:12]}"
+
+
+def session_cookie_for(username: str) -> bytes:
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+Connect = Callable[..., Awaitable[WebsocketCommunicator]]
+
+
+@pytest.fixture
+async def connect(transactional_db) -> AsyncIterator[Connect]:
+    """Open a chat socket through the project's whole ASGI application (origin check, session
+    auth, routing), as `username` or anonymously; every socket is closed after the test."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_socket(
+        path: str, username: str | None = None, origin: tuple[bytes, bytes] | None = ALLOWED_ORIGIN
+    ) -> WebsocketCommunicator:
+        headers = [origin] if origin else []
+        if username:
+            headers.append((b"cookie", await sync_to_async(session_cookie_for)(username)))
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        opened.append(communicator)
+        return communicator
+
+    yield open_socket
+    for communicator in opened:
+        await communicator.disconnect()
