@@ -1,0 +1,24 @@
+#!/bin/sh
+# Granian, a Rust HTTP server, serving the project over either interface: GRANIAN_INTERFACE=wsgi
+# (myproject.wsgi, on WSGI_PORT) or asgi (myproject.asgi, on ASGI_PORT). The comparison harness
+# (make compare) runs it as the outside challenger. Granian reads its other GRANIAN_* variables
+# itself (GRANIAN_BLOCKING_THREADS: the threads that run WSGI requests, per worker).
+set -eu
+cd "$(dirname "$0")/.."
+case "${GRANIAN_INTERFACE:-asgi}" in
+    wsgi)
+        # Like Gunicorn's sync workers: a thread waits with its request, so more workers than cores.
+        set -- myproject.wsgi:application --interface wsgi --port "${WSGI_PORT:-8001}" \
+            --workers "${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
+        ;;
+    asgi)
+        # asginl: ASGI without the lifespan protocol, which Django's ASGI handler does not implement.
+        set -- myproject.asgi:application --interface asginl --port "${ASGI_PORT:-8002}" \
+            --workers "${WEB_CONCURRENCY:-$(nproc)}"
+        ;;
+    *)
+        echo "GRANIAN_INTERFACE must be wsgi or asgi, not '${GRANIAN_INTERFACE}'." >&2
+        exit 2
+        ;;
+esac
+exec granian "$@" --host "${HOST:-127.0.0.1}" --access-log

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Gunicorn as the process manager of the ASGI application: GUNICORN_WORKER_CLASS is `asgi`
+# (Gunicorn's own asyncio worker, new in Gunicorn 27) or `uvicorn_worker.UvicornWorker` (Uvicorn's
+# event loop and HTTP parser inside Gunicorn's worker management). Used by the comparison harness
+# (make compare); takes the same variables as deploy/start-asgi.sh.
+#
+# Each worker runs one event loop that interleaves many connections, so one worker per core.
+set -eu
+cd "$(dirname "$0")/.."
+workers="${WEB_CONCURRENCY:-$(nproc)}"
+# --asgi-lifespan off: Django's ASGI handler does not implement the lifespan protocol.
+exec gunicorn myproject.asgi:application \
+    --bind "${HOST:-127.0.0.1}:${ASGI_PORT:-8002}" \
+    --workers "$workers" \
+    --worker-class "${GUNICORN_WORKER_CLASS:-asgi}" \
+    --asgi-lifespan off \
+    --access-logfile - \
+    --no-control-socket \
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
