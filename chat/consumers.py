@@ -135,10 +135,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # group first) and are dispatched once connect() returns, so nothing falls in between.
         self.delivered_id = history.through_id
         await self.send_frame(history_frame(history.messages))
-        if not history.complete:
-            await self.catch_up()
         self.presence_version = snapshot.version
         await self.send_frame(presence_frame(snapshot.users))
+        if not history.complete:
+            await self.catch_up()
 
     async def join_room(self) -> PresenceSnapshot:
         async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):

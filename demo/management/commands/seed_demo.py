@@ -3,6 +3,7 @@ import random
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from chat.seeding import seed_rooms
 from demo.seeding import seed_users
 from reports.seeding import seed_shop
 
@@ -10,6 +11,7 @@ from reports.seeding import seed_shop
 # step never changes the data an existing step makes for the same seed.
 SEED_STEPS = [
     ("users", seed_users),
+    ("rooms", seed_rooms),
     ("shop", seed_shop),
 ]
 
