@@ -75,3 +75,20 @@ format: install-dev ## Reformat with ruff
 
 clean: ## Remove the virtualenv, the SQLite database and caches
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache
+
+# Reports benchmarks (docs/reports.md). The 1,000,000-line shop is seeded once into
+# loadtests/results/reports/shop.sqlite3; add REPORTS_BENCH_ARGS="--database-url postgres://..."
+# to measure on PostgreSQL instead.
+.PHONY: bench-bridge bench-csv bench-report-page bench-reports
+REPORTS_BENCH_ARGS ?=
+
+bench-bridge: install-dev ## Reports: publish-to-WebSocket latency, 200 publishes via each stack
+	$(BIN)/python -m loadtests.bench_bridge $(REPORTS_BENCH_ARGS)
+
+bench-csv: install-dev ## Reports: a 1,000,000-row CSV from each stack (time, peak memory)
+	$(BIN)/python -m loadtests.bench_csv $(REPORTS_BENCH_ARGS)
+
+bench-report-page: install-dev ## Reports: report page times on 1,000,000 order lines
+	$(BIN)/python -m loadtests.bench_report_page $(REPORTS_BENCH_ARGS)
+
+bench-reports: bench-bridge bench-csv bench-report-page ## Reports: all three benchmarks

@@ -1,0 +1,108 @@
+"""CSV export of the 1,000,000-line "order lines" report on each stack: time, size, and the server
+process's memory while it streams.
+
+    python -m loadtests.bench_csv [--lines 1000000] [--database-url URL]
+
+Memory is the serving process's peak resident set size during the download, less its size just
+before: Linux's VmHWM, reset first through /proc/<pid>/clear_refs, so the peak is exact rather than
+sampled. A streamed export should leave it flat however many rows there are; an export built in
+memory (or a sync iterator under ASGI, which Django buffers whole) grows with the row count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from loadtests.bench_shop import (
+    DEFAULT_DATABASE_URL,
+    machine_facts,
+    prepare_shop,
+    print_table,
+    running_stacks,
+    save,
+    serving_process,
+)
+
+READ_CHUNK_BYTES = 256 * 1024
+MB = 1024 * 1024
+
+
+def reset_peak_memory(process: psutil.Process) -> None:
+    Path(f"/proc/{process.pid}/clear_refs").write_text("5")
+
+
+def peak_memory(process: psutil.Process) -> int:
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/<pid>/status")
+
+
+def measure(server, path: str) -> dict[str, float]:
+    process = serving_process(server)
+    # A small export first, so imports and connections are in place before the measurement.
+    requests.get(f"{server.url}{path}?start=2025-12-31", timeout=60).raise_for_status()
+    before = process.memory_info().rss
+    reset_peak_memory(process)
+    started = time.perf_counter()
+    size = lines = 0
+    first_byte = None
+    with requests.get(f"{server.url}{path}", stream=True, timeout=600) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            if first_byte is None:
+                first_byte = time.perf_counter() - started
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    peak = peak_memory(process)
+    return {
+        "rows": lines - 1,
+        "megabytes": round(size / MB, 1),
+        "seconds": round(elapsed, 2),
+        "rows_per_second": round((lines - 1) / elapsed),
+        "first_byte_ms": round((first_byte or 0) * 1000, 1),
+        "rss_before_mb": round(before / MB, 1),
+        "peak_rss_mb": round(peak / MB, 1),
+        "peak_growth_mb": round((peak - before) / MB, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="order lines in the database")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    options = parser.parse_args(argv)
+
+    prepare_shop(options.database_url, options.lines)
+    facts = machine_facts(options.database_url)
+    results = {}
+    with running_stacks(options.database_url) as stacks:
+        for label, server in (("Gunicorn (WSGI)", stacks.wsgi), ("Uvicorn (ASGI)", stacks.asgi)):
+            print(f"exporting /reports/order-lines/csv/ from {label}...", flush=True)
+            results[label] = measure(server, "/reports/order-lines/csv/")
+
+    print()
+    columns = [
+        "rows",
+        "megabytes",
+        "seconds",
+        "rows_per_second",
+        "first_byte_ms",
+        "rss_before_mb",
+        "peak_growth_mb",
+    ]
+    print_table(
+        ["stack", *columns], [[label, *(row[column] for column in columns)] for label, row in results.items()]
+    )
+    save("csv", facts, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

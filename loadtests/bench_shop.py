@@ -1,0 +1,166 @@
+"""What the three reports benchmarks share: the shop database they read, the stacks they run
+against (Gunicorn and Uvicorn with one worker each, one Redis), a staff login, and how results are
+printed and saved with the facts of the machine that produced them.
+
+The database is a SQLite file under loadtests/results/reports/ unless --database-url names
+another (PostgreSQL, say). Seeding is idempotent, so only the first run pays for the 1,000,000
+order lines; later runs find them there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import requests
+
+from loadtests.compare import cpu_model, git_commit, package_versions
+from tests.servers import RedisServer, WebServer, base_environment, gunicorn_server, manage, uvicorn_server
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "loadtests" / "results" / "reports"
+DEFAULT_DATABASE_URL = f"sqlite:///{RESULTS / 'shop.sqlite3'}"
+STAFF_USERNAME = "admin"
+STAFF_PASSWORD = "wsgi-asgi-demo"
+
+
+@dataclass
+class BenchStacks:
+    wsgi: WebServer
+    asgi: WebServer
+    redis: RedisServer
+    env: dict[str, str]
+
+
+def prepare_shop(database_url: str, lines: int) -> None:
+    """Migrate and seed `lines` order lines (nothing to do when they are already there)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    env = base_environment(DATABASE_URL=database_url)
+    started = time.monotonic()
+    manage(env, "migrate", "--noinput", timeout=600)
+    seeded = manage(env, "seed_demo", "--size", str(lines), timeout=3600)
+    shop = next(line for line in seeded.stdout.splitlines() if line.startswith("shop:"))
+    print(f"database ready in {time.monotonic() - started:.1f} s ({shop})", flush=True)
+
+
+@contextmanager
+def running_stacks(database_url: str, wsgi_workers: int = 1, asgi_workers: int = 1) -> Iterator[BenchStacks]:
+    log_dir = RESULTS / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    redis = RedisServer(log_dir)
+    redis.start()
+    env = base_environment(DATABASE_URL=database_url, REDIS_URL=redis.url)
+    env.pop("DJANGO_DEBUG", None)
+    wsgi, asgi = (
+        gunicorn_server(env, log_dir, workers=wsgi_workers),
+        uvicorn_server(env, log_dir, workers=asgi_workers),
+    )
+    try:
+        wsgi.start()
+        asgi.start()
+        yield BenchStacks(wsgi, asgi, redis, env)
+    finally:
+        for process in (wsgi, asgi, redis):
+            process.stop()
+    print(f"server logs: {wsgi.log_path}, {asgi.log_path}")
+
+
+def serving_process(server: WebServer) -> psutil.Process:
+    """The process that runs the Django code: Gunicorn's single worker, or Uvicorn itself (with one
+    worker Uvicorn serves from its main process)."""
+    process = psutil.Process(server.process.pid)
+    children = process.children()
+    return children[0] if children else process
+
+
+def staff_session(server: WebServer) -> tuple[requests.Session, str]:
+    """A session logged in as the demo staff user, and a CSRF token for its POSTs."""
+    session = requests.Session()
+    login = session.get(f"{server.url}/accounts/login/", timeout=10)
+    session.post(
+        f"{server.url}/accounts/login/",
+        data={
+            "username": STAFF_USERNAME,
+            "password": STAFF_PASSWORD,
+            "csrfmiddlewaretoken": csrf_token(login.text),
+        },
+        allow_redirects=False,
+        timeout=10,
+    ).raise_for_status()
+    page = session.get(f"{server.url}/reports/revenue-by-month/", timeout=60)
+    return session, csrf_token(page.text)
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    milliseconds = [value * 1000 for value in seconds]
+    return {
+        "count": len(milliseconds),
+        "p50_ms": round(statistics.median(milliseconds), 2),
+        "p99_ms": round(percentile(milliseconds, 0.99), 2),
+        "max_ms": round(max(milliseconds), 2),
+        "mean_ms": round(statistics.fmean(milliseconds), 2),
+    }
+
+
+def database_facts(database_url: str) -> dict[str, str]:
+    if database_url.startswith("sqlite"):
+        return {"vendor": "SQLite", "version": sqlite3.sqlite_version}
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
+        return {"vendor": "PostgreSQL", "version": connection.execute("SHOW server_version").fetchone()[0]}
+
+
+def machine_facts(database_url: str) -> dict:
+    return {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, "-m", *sys.argv]),
+        "git_commit": git_commit(),
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "database": database_facts(database_url),
+    }
+
+
+def save(name: str, facts: dict, results: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps({"machine": facts, "results": results}, indent=2, default=str))
+    database = facts["database"]
+    print(f"\nmachine: {facts['cpu_model']}, {facts['cores']} cores, {facts['memory_gb']} GB")
+    print(f"Python {facts['python']}, {database['vendor']} {database['version']}")
+    print(f"load average at start: {facts['load_average_at_start']}")
+    print(f"saved: {path.relative_to(ROOT)}")
+    return path
+
+
+def print_table(header: list[str], rows: list[list[object]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
