@@ -1,0 +1,75 @@
+"""The live publications page in Debian's Chromium, against real Gunicorn, Uvicorn and Redis."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import skip_unless, start_stacks
+from tests.reports.test_live import logged_in_session, publish
+from tests.servers import base_environment
+
+pytestmark = [pytest.mark.live, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# ResumableSocket's backoff tops out at 15 s between tries; a restart of Uvicorn takes a few.
+RESUME_DEADLINE_MS = 30_000
+
+
+@pytest.fixture
+def page():
+    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def wait_until_live(page, timeout_ms: int = 10_000) -> None:
+    page.wait_for_selector('[data-testid="socket-state"][data-state="open"]', timeout=timeout_ms)
+
+
+def test_a_publication_appears_on_the_live_page_as_it_is_published(live_stacks, page):
+    page.goto(f"{live_stacks.asgi.url}/reports/live/")
+    wait_until_live(page)
+    session = logged_in_session(live_stacks.wsgi)
+
+    publish(session, live_stacks.wsgi, slug="top-products")
+
+    item = page.wait_for_selector('[data-testid="publications"] li.fresh', timeout=2_000)
+    assert "Top products, all dates" in item.inner_text()
+    assert item.get_attribute("data-id").isdigit()
+
+
+def test_the_live_page_resumes_after_uvicorn_restarts_and_shows_what_it_missed(
+    live_database, redis_server, server_logs, page
+):
+    stacks = start_stacks(
+        base_environment(DATABASE_URL=live_database.url, REDIS_URL=redis_server.url), server_logs
+    )
+    try:
+        page.goto(f"{stacks.asgi.url}/reports/live/")
+        wait_until_live(page)
+        session = logged_in_session(stacks.wsgi)
+
+        stacks.asgi.stop()
+        page.wait_for_selector('[data-testid="socket-state"][data-state="waiting"]', timeout=10_000)
+        publish(session, stacks.wsgi, slug="revenue-by-region")
+        stacks.asgi.start()
+
+        wait_until_live(page, timeout_ms=RESUME_DEADLINE_MS)
+        item = page.wait_for_selector('[data-testid="publications"] li.fresh', timeout=5_000)
+        missed = item.inner_text()
+        shown_ids = page.eval_on_selector_all(
+            '[data-testid="publications"] li', "items => items.map(i => i.dataset.id)"
+        )
+    finally:
+        stacks.wsgi.stop()
+        stacks.asgi.stop()
+
+    assert "Revenue by region, all dates" in missed
+    assert len(shown_ids) == len(set(shown_ids))
