@@ -546,7 +546,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--users takes whole numbers, like 1,10,100")
     if options.users and min(options.users) < 1:
         parser.error("--users must be 1 or more")
-    options.duration = options.duration or (2 if options.quick else 5)
+    if options.duration is None:
+        options.duration = 2 if options.quick else 5
     if options.duration < 1:
         parser.error("--duration must be 1 or more")
     if options.threads < 1:

@@ -1,0 +1,76 @@
+"""loadtests/locustfile.py, run headless by Locust against both live stacks."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT
+
+pytestmark = pytest.mark.live
+
+LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+SHORT_PROBES = ["--sleep-ms", "5", "--fanout-n", "3", "--fanout-ms", "5", "--cpu-ms", "2"]
+SYNC_URLS = ["hello/", "sleep/?ms=5", "fanout/?n=3&ms=5", "db/", "cpu/?ms=2"]
+
+
+def run_locust(host: str, folder: Path, *arguments: str, seconds: int = 5) -> dict[str, dict[str, str]]:
+    """Locust's statistics by request name."""
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *arguments]
+    command += ["--headless", "--host", host, "--run-time", f"{seconds}s", "--csv", str(folder / "run")]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 60)
+    with (folder / "run_stats.csv").open(newline="") as file:
+        stats = {row["Name"]: row for row in csv.DictReader(file)}
+    assert stats, result.stderr
+    return stats
+
+
+@pytest.mark.parametrize("stack", ["wsgi", "asgi"])
+def test_every_probe_of_both_view_kinds_answers_under_load(live_stacks, stack, tmp_path):
+    host = getattr(live_stacks, stack).url
+
+    stats = run_locust(host, tmp_path, "SyncProbeUser", "AsyncProbeUser", "-u", "4", "-r", "4", *SHORT_PROBES)
+
+    expected = [f"/demo/{kind}/{url}" for kind in ("sync", "async") for url in SYNC_URLS]
+    expected.append("/demo/async/blocking/?ms=5")
+    for name in expected:
+        assert int(stats[name]["Request Count"]) > 0, name
+        assert stats[name]["Failure Count"] == "0", name
+
+
+def test_tags_pick_one_probe(live_stacks, tmp_path):
+    stats = run_locust(
+        live_stacks.asgi.url, tmp_path, "AsyncProbeUser", "-u", "2", "-r", "2", "--tags", "db", seconds=2
+    )
+
+    assert set(stats) == {"/demo/async/db/", "Aggregated"}
+
+
+def test_the_blocking_neighbour_runs_next_to_the_probe_users(live_stacks, tmp_path):
+    arguments = ["AsyncProbeUser", "BlockingNeighbourUser", "-u", "3", "-r", "3", "--sleep-ms", "20"]
+
+    stats = run_locust(live_stacks.asgi.url, tmp_path, *arguments, "--tags", "hello", "blocking-neighbour")
+
+    assert set(stats) == {"/demo/async/hello/", "/demo/async/blocking/?ms=20", "Aggregated"}
+
+
+def test_chat_user_reports_connect_and_round_trip_in_locusts_statistics(live_stacks, tmp_path):
+    arguments = ["ChatUser", "-u", "3", "-r", "3", "--chat-wait", "0.3", "--chat-room", "locust-test"]
+
+    stats = run_locust(live_stacks.asgi.url, tmp_path, *arguments, seconds=6)
+
+    connect = stats["connect /ws/chat/locust-test/"]
+    round_trip = stats["round-trip (send until echoed)"]
+    assert (connect["Type"], connect["Request Count"], connect["Failure Count"]) == ("WS", "3", "0")
+    assert int(round_trip["Request Count"]) > 0
+    assert round_trip["Failure Count"] == "0"
+    assert not [name for name in stats if name.startswith("error frame")]
+
+
+def test_chat_user_against_the_wsgi_stack_reports_a_failed_connect(live_stacks, tmp_path):
+    stats = run_locust(live_stacks.wsgi.url, tmp_path, "ChatUser", "-u", "1", "-r", "1", seconds=3)
+
+    connect = stats["connect /ws/chat/loadtest/"]
+    assert connect["Failure Count"] == connect["Request Count"] == "1"
