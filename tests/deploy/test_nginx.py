@@ -1,8 +1,12 @@
 """The nginx config of docker-compose.yml, run under Debian's nginx in front of real stacks:
 WebSockets and async paths go to ASGI, the rest to WSGI."""
 
+import json
+
 import pytest
 import requests
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.conftest import skip_unless
 from tests.servers import NGINX_BINARY, NginxServer
@@ -40,3 +44,18 @@ def test_nginx_passes_the_original_host_so_django_builds_correct_urls(nginx):
 
     assert response.headers["X-Interface"] == "wsgi"
     assert response.status_code == 405  # GET logout is refused by Django itself, not by a 400 Bad Host
+
+
+def test_nginx_upgrades_websockets_to_the_asgi_stack(nginx):
+    origin = nginx.url
+    with connect(f"ws://127.0.0.1:{nginx.port}/ws/chat/lobby/", origin=origin, open_timeout=10) as socket:
+        first = json.loads(socket.recv(timeout=10))
+
+    assert first["type"] == "history"
+
+
+def test_a_websocket_from_another_origin_is_refused_through_nginx(nginx):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"ws://127.0.0.1:{nginx.port}/ws/chat/lobby/", origin="http://evil.example", open_timeout=10)
+
+    assert refused.value.response.status_code == 403
