@@ -31,6 +31,11 @@ def nginx(live_stacks, server_logs):
         ("/accounts/login/", "wsgi"),
         ("/demo/sync/hello/", "wsgi"),
         ("/demo/async/hello/", "asgi"),
+        ("/chat/", "asgi"),
+        ("/chat/lobby/", "asgi"),
+        ("/reports/live/", "asgi"),
+        ("/reports/", "wsgi"),
+        ("/reports/revenue-by-month/", "wsgi"),
     ],
 )
 def test_nginx_routes_each_path_to_its_stack(nginx, path, interface):
