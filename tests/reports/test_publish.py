@@ -4,7 +4,6 @@ import logging
 import re
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.test import Client, override_settings
@@ -21,19 +20,24 @@ PUBLISH_URL = "/reports/revenue-by-month/publish/"
 
 
 class GroupListener:
-    """A channel in the notifications group, read from sync test code."""
+    """A channel in the notifications group, read from sync test code.
+
+    Every call runs on the listener's own event loop: channels-redis binds a channel's receive
+    buffer to the loop that first waited on it, so a second loop could not read it afterwards.
+    """
 
     def __init__(self):
+        self.loop = asyncio.new_event_loop()
         self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(NOTIFICATIONS_GROUP, self.channel)
+        self.channel = self.loop.run_until_complete(self.layer.new_channel())
+        self.loop.run_until_complete(self.layer.group_add(NOTIFICATIONS_GROUP, self.channel))
 
     def receive(self, timeout: float = 2.0) -> dict:
         async def receive_with_timeout():
             async with asyncio.timeout(timeout):
                 return await self.layer.receive(self.channel)
 
-        return async_to_sync(receive_with_timeout)()
+        return self.loop.run_until_complete(receive_with_timeout())
 
     def nothing_received(self) -> bool:
         try:
@@ -43,7 +47,8 @@ class GroupListener:
         return False
 
     def close(self) -> None:
-        async_to_sync(self.layer.group_discard)(NOTIFICATIONS_GROUP, self.channel)
+        self.loop.run_until_complete(self.layer.group_discard(NOTIFICATIONS_GROUP, self.channel))
+        self.loop.close()
 
 
 @pytest.fixture
