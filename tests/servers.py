@@ -260,3 +260,13 @@ class NginxServer(WebServer):
         )
         command = [NGINX_BINARY or "nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
         super().__init__("nginx", command, base_environment(), log_dir, port)
+
+
+# Daphne -----------------------------------------------------------------------------------------
+
+
+def daphne_server(env: dict[str, str], log_dir: Path) -> WebServer:
+    """The ASGI stack on Daphne (deploy/start-daphne.sh): one process, no workers option."""
+    port = free_port()
+    env = {**env, "ASGI_PORT": str(port)}
+    return WebServer("daphne", [str(ROOT / "deploy" / "start-daphne.sh")], env, log_dir, port)
