@@ -56,17 +56,15 @@ def prepare_shop(database_url: str, lines: int) -> None:
 
 
 @contextmanager
-def running_stacks(database_url: str, wsgi_workers: int = 1, asgi_workers: int = 1) -> Iterator[BenchStacks]:
+def running_stacks(database_url: str, **extra_env: str) -> Iterator[BenchStacks]:
     log_dir = RESULTS / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     redis = RedisServer(log_dir)
     redis.start()
-    env = base_environment(DATABASE_URL=database_url, REDIS_URL=redis.url)
+    env = base_environment(DATABASE_URL=database_url, REDIS_URL=redis.url, **extra_env)
     env.pop("DJANGO_DEBUG", None)
-    wsgi, asgi = (
-        gunicorn_server(env, log_dir, workers=wsgi_workers),
-        uvicorn_server(env, log_dir, workers=asgi_workers),
-    )
+    # One worker each: the measurements follow one serving process.
+    wsgi, asgi = gunicorn_server(env, log_dir, workers=1), uvicorn_server(env, log_dir, workers=1)
     try:
         wsgi.start()
         asgi.start()
