@@ -1,7 +1,9 @@
 import random
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from reports.seeding import seed_shop
@@ -38,3 +40,11 @@ def plain_client(plain_user) -> Client:
     client = Client()
     client.force_login(plain_user)
     return client
+
+
+@pytest.fixture
+async def orm_thread_connections_closed():
+    """Close the connections that async ORM calls opened in asgiref's shared worker thread, which
+    outlives the test: left open, they stop the test database from being dropped at the end."""
+    yield
+    await sync_to_async(connections.close_all)()

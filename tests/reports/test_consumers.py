@@ -9,7 +9,10 @@ from reports.consumers import RESUME_LIMIT
 from reports.models import Publication
 from reports.services import NOTIFICATIONS_GROUP, publication_frame
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("orm_thread_connections_closed"),
+]
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 

@@ -133,6 +133,7 @@ def test_wsgi_streams_a_sync_iterator(client, shop):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("orm_thread_connections_closed")
 async def test_asgi_streams_an_async_iterator_without_djangos_buffering_warning(shop):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -145,6 +146,7 @@ async def test_asgi_streams_an_async_iterator_without_djangos_buffering_warning(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("orm_thread_connections_closed")
 async def test_both_interfaces_export_the_same_bytes(shop):
     from asgiref.sync import sync_to_async
 
