@@ -1,12 +1,13 @@
 import re
 
 import pytest
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.utils.html import escape
 
 from reports.definitions import REPORTS
 from reports.filters import DateRange
-from reports.models import Product
+from reports.models import Product, Publication
+from reports.views import LIVE_PAGE_BACKLOG
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,40 @@ def test_the_publish_form_carries_the_shown_date_range(staff_client, shop):
 
     assert '<input type="hidden" name="start" value="2025-01-01">' in response.text
     assert '<input type="hidden" name="end" value="2025-03-31">' in response.text
+
+
+def publications(count: int) -> list[Publication]:
+    return [
+        Publication.objects.create(report_slug="top-products", title=f"Top products #{n}")
+        for n in range(count)
+    ]
+
+
+def test_the_live_page_lists_the_latest_publications_oldest_first_and_resumes_after_the_newest(client):
+    created = publications(LIVE_PAGE_BACKLOG + 3)
+
+    response = client.get("/reports/live/")
+
+    shown = [int(pk) for pk in re.findall(r'<li data-id="(\d+)"', response.text)]
+    assert shown == [publication.pk for publication in created[-LIVE_PAGE_BACKLOG:]]
+    assert f'data-last-id="{created[-1].pk}"' in response.text
+
+
+def test_the_live_page_without_publications_resumes_after_zero(client):
+    response = client.get("/reports/live/")
+
+    assert 'data-testid="no-publications"' in response.text
+    assert 'data-last-id="0"' in response.text
+
+
+def test_the_live_page_served_by_wsgi_says_live_updates_need_the_asgi_stack(client):
+    assert 'data-testid="wsgi-note"' in client.get("/reports/live/").text
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("orm_thread_connections_closed")
+async def test_the_live_page_served_by_asgi_has_no_such_note():
+    response = await AsyncClient().get("/reports/live/")
+
+    assert response.status_code == 200
+    assert 'data-testid="wsgi-note"' not in response.text
