@@ -103,3 +103,11 @@ compare: install-dev ## Every server x every probe under Locust, with a report (
 
 compare-quick: install-dev ## The same, two servers and two probes, short runs (about a minute)
 	$(BIN)/python -m loadtests.compare --quick $(COMPARE_ARGS)
+
+# Chat fan-out benchmark (docs/chat.md): readers over two Uvicorn processes, each Redis layer.
+# Options through CHAT_BENCH_ARGS, e.g. CHAT_BENCH_ARGS="--clients 100 --duration 10 --repeat 3".
+.PHONY: bench-chat
+CHAT_BENCH_ARGS ?=
+
+bench-chat: install-dev ## Chat: fan-out to 100 and 1000 WebSocket clients on each Redis layer
+	$(BIN)/python -m loadtests.chat_fanout $(CHAT_BENCH_ARGS)

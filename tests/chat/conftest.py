@@ -12,22 +12,23 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from myproject.asgi import application
+from myproject.settings import REDIS_CHANNEL_LAYERS
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 # Generous for a shared 2-core machine; a frame that is coming arrives in milliseconds.
 FRAME_TIMEOUT = 3.0
 
 
-@pytest.fixture(params=["in-memory", "redis"])
+@pytest.fixture(params=["InMemoryChannelLayer", *REDIS_CHANNEL_LAYERS])
 def layer(request, settings) -> str:
-    """Run the test on the in-memory layer (runserver, unit tests) and on a real Redis layer with
-    Redis presence, as the servers run it."""
-    if request.param == "redis":
+    """Run the test on the in-memory layer (runserver, unit tests) and on each real Redis layer
+    the servers can run, with presence in that Redis too."""
+    if request.param in REDIS_CHANNEL_LAYERS:
         redis_url = request.getfixturevalue("shared_redis_url")
         settings.REDIS_URL = redis_url
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": REDIS_CHANNEL_LAYERS[request.param],
                 "CONFIG": {"hosts": [redis_url], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
             }
         }

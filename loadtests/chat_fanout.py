@@ -1,0 +1,455 @@
+"""Chat fan-out benchmark: one room, N WebSocket clients spread over two Uvicorn processes that share
+one Redis, one signed-in sender writing at a fixed rate. `make bench-chat` runs it.
+
+For each channel layer (RedisChannelLayer, RedisPubSubChannelLayer) and each N it prints: the
+deliveries per second (each message reaches N readers), how many deliveries were missing, p50/p99
+delivery latency (from the sender's send to a reader's receipt, both in this process), and the CPU
+used by each server, by Redis and by this load generator, with the machine it ran on.
+
+    python -m loadtests.chat_fanout                              # N = 100 and 1000, both layers
+    python -m loadtests.chat_fanout --clients 100 --duration 10 --layers RedisPubSubChannelLayer
+
+Everything runs on 127.0.0.1: an embedded Redis, a SQLite database and two Uvicorn processes, all
+started here through the project's own start scripts and stopped at the end. Results also go to
+loadtests/results/chat-fanout-<time>/summary.json, with the servers' logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import psutil
+import requests
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+RESULTS = ROOT / "loadtests" / "results"
+LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
+SENDER = "bench-sender"
+SENDER_PASSWORD = "bench-sender-password"
+# Handshakes opened at once while the readers join: enough to fill a room quickly, few enough not
+# to measure a connection storm instead of the fan-out.
+CONNECT_CONCURRENCY = 50
+START_TIMEOUT_SECONDS = 30.0
+# After the last send, how long the stragglers get before they count as missing.
+DRAIN_SECONDS = 10.0
+
+
+@dataclass
+class Run:
+    layer: str
+    clients: int
+    rate: float
+    duration: float
+    sent: int = 0
+    rate_limited: int = 0
+    expected_deliveries: int = 0
+    deliveries: int = 0
+    deliveries_per_second: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    server_cpu_percent: list[float] = field(default_factory=list)
+    redis_cpu_percent: float = 0.0
+    load_generator_cpu_percent: float = 0.0
+    connect_seconds: float = 0.0
+
+    @property
+    def missing(self) -> int:
+        return self.expected_deliveries - self.deliveries
+
+
+# Processes --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DJANGO_SECRET_KEY", "chat-fanout-benchmark-only")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+class Process:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path):
+        self.name = name
+        with (log_dir / f"{name}.log").open("ab") as log:
+            self.popen = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def cpu_seconds(self) -> float:
+        try:
+            root = psutil.Process(self.popen.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(15)
+
+
+def wait_until(condition, what: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start_redis(log_dir: Path) -> tuple[Process, str]:
+    port = free_port()
+    redis = Process(
+        "redis",
+        [str(ROOT / "deploy" / "start-redis.sh")],
+        environment(EMBEDDED_REDIS_PORT=str(port)),
+        log_dir,
+    )
+
+    def answers() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    wait_until(answers, "Redis")
+    return redis, f"redis://127.0.0.1:{port}/0"
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    def manage(*arguments: str) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+
+    manage("migrate", "--noinput")
+    create_sender = (
+        "from django.contrib.auth import get_user_model; "
+        f"user, _ = get_user_model().objects.get_or_create(username={SENDER!r}); "
+        f"user.set_password({SENDER_PASSWORD!r}); user.save()"
+    )
+    manage("shell", "-c", create_sender)
+
+
+def start_uvicorn(number: int, env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
+    port = free_port()
+    env = {**env, "ASGI_PORT": str(port), "WEB_CONCURRENCY": "1"}
+    server = Process(f"uvicorn-{number}", [str(ROOT / "deploy" / "start-asgi.sh")], env, log_dir)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: healthy(url), f"Uvicorn on port {port}")
+    return server, url
+
+
+def sender_cookie(url: str) -> str:
+    session = requests.Session()
+    page = session.get(f"{url}/accounts/login/", timeout=10).text
+    token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    response = session.post(
+        f"{url}/accounts/login/",
+        data={"username": SENDER, "password": SENDER_PASSWORD, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    response.raise_for_status()
+    return f"sessionid={session.cookies['sessionid']}"
+
+
+# One measurement --------------------------------------------------------------------------------
+
+
+async def open_socket(url: str, room: str, cookie: str | None = None) -> ClientConnection:
+    http = url.removeprefix("http://")
+    socket_ = await connect(
+        f"ws://{http}/ws/chat/{room}/",
+        origin=url,
+        additional_headers={"Cookie": cookie} if cookie else None,
+        open_timeout=30,
+        max_queue=None,  # never let the client's own buffer push back on the server
+        compression=None,
+        proxy=None,
+    )
+    for _ in range(2):  # history, presence
+        await socket_.recv()
+    return socket_
+
+
+class Deliveries:
+    """Every reader's receipts of the sender's messages, as latencies; `complete` is set once the
+    expected number has arrived."""
+
+    def __init__(self):
+        self.sent_at: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.expected: int | None = None
+        self.last_at = 0.0
+        self.complete = asyncio.Event()
+
+    def received(self, client_id: str, at: float) -> None:
+        self.latencies.append(at - self.sent_at[client_id])
+        self.last_at = at
+        self.check()
+
+    def expect(self, count: int) -> None:
+        self.expected = count
+        self.check()
+
+    def check(self) -> None:
+        if self.expected is not None and len(self.latencies) >= self.expected:
+            self.complete.set()
+
+
+async def read_deliveries(socket_: ClientConnection, deliveries: Deliveries) -> None:
+    with contextlib.suppress(Exception):
+        async for raw in socket_:
+            received = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") == "message" and frame.get("client_id") in deliveries.sent_at:
+                deliveries.received(frame["client_id"], received)
+
+
+async def send_at_rate(sender: ClientConnection, run: Run, sent_at: dict[str, float]) -> None:
+    interval = 1 / run.rate
+    started = time.perf_counter()
+    for number in range(int(run.rate * run.duration)):
+        # An absolute schedule: a late send is not followed by an early one, so the rate holds.
+        await asyncio.sleep(max(0.0, started + number * interval - time.perf_counter()))
+        client_id = f"bench-{uuid.uuid4().hex}"
+        sent_at[client_id] = time.perf_counter()
+        await sender.send(
+            json.dumps({"type": "message", "text": f"fan-out #{number}", "client_id": client_id})
+        )
+        run.sent += 1
+
+
+async def count_refusals(sender: ClientConnection, run: Run) -> None:
+    with contextlib.suppress(Exception):
+        async for raw in sender:
+            frame = json.loads(raw)
+            if frame.get("type") == "error":
+                run.rate_limited += frame.get("code") == "rate_limited"
+
+
+async def measure(run: Run, urls: list[str], cookie: str, servers: list[Process], redis: Process) -> Run:
+    room = f"fanout-{uuid.uuid4().hex[:8]}"
+    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def reader(number: int) -> ClientConnection:
+        async with semaphore:
+            return await open_socket(urls[number % len(urls)], room)
+
+    connect_started = time.perf_counter()
+    readers = await asyncio.gather(*(reader(number) for number in range(run.clients)))
+    sender = await open_socket(urls[0], room, cookie)
+    run.connect_seconds = time.perf_counter() - connect_started
+    await asyncio.sleep(1)  # let the join broadcasts settle
+
+    deliveries = Deliveries()
+    reading = [asyncio.create_task(read_deliveries(each, deliveries)) for each in readers]
+    refusals = asyncio.create_task(count_refusals(sender, run))
+    cpu_before = [server.cpu_seconds() for server in servers], redis.cpu_seconds(), time.process_time()
+    started = time.perf_counter()
+
+    await send_at_rate(sender, run, deliveries.sent_at)
+    run.expected_deliveries = run.sent * run.clients
+    deliveries.expect(run.expected_deliveries)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(deliveries.complete.wait(), DRAIN_SECONDS)
+    elapsed = time.perf_counter() - started
+    latencies = deliveries.latencies
+
+    servers_before, redis_before, client_before = cpu_before
+    run.server_cpu_percent = [
+        round(100 * (server.cpu_seconds() - before) / elapsed, 1)
+        for server, before in zip(servers, servers_before, strict=True)
+    ]
+    run.redis_cpu_percent = round(100 * (redis.cpu_seconds() - redis_before) / elapsed, 1)
+    run.load_generator_cpu_percent = round(100 * (time.process_time() - client_before) / elapsed, 1)
+    run.deliveries = len(latencies)
+    # Over the time from the first send to the last receipt: a server that falls behind stretches it.
+    first_sent = min(deliveries.sent_at.values(), default=started)
+    run.deliveries_per_second = round(run.deliveries / max(deliveries.last_at - first_sent, 1e-9), 1)
+    if latencies:
+        ordered = sorted(latencies)
+        run.p50_ms = round(1000 * statistics.median(ordered), 1)
+        run.p99_ms = round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1)
+        run.max_ms = round(1000 * ordered[-1], 1)
+
+    for task in [*reading, refusals]:
+        task.cancel()
+    await asyncio.gather(*(each.close() for each in [*readers, sender]), return_exceptions=True)
+    await asyncio.gather(*reading, refusals, return_exceptions=True)
+    return run
+
+
+# The whole benchmark ----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, object]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown",
+    )
+    redis_server = subprocess.run(
+        [str(VENV_BIN / "redis-server"), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {
+            package: version(package)
+            for package in ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
+        },
+        "redis_server": redis_server,
+        "database": "SQLite (a file in the results folder)",
+    }
+
+
+def print_run(run: Run) -> None:
+    print(
+        f"  {run.layer:<24} N={run.clients:<5} sent {run.sent} at {run.rate:g}/s"
+        f" | delivered {run.deliveries}/{run.expected_deliveries} ({run.missing} missing)"
+        f" | {run.deliveries_per_second:8.1f} deliveries/s"
+        f" | p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:7.1f} ms  max {run.max_ms:7.1f} ms"
+        f" | CPU: servers {' + '.join(f'{cpu:.0f}%' for cpu in run.server_cpu_percent)},"
+        f" Redis {run.redis_cpu_percent:.0f}%, load generator {run.load_generator_cpu_percent:.0f}%"
+        f" | rate_limited {run.rate_limited} | connect {run.connect_seconds:.1f} s",
+        flush=True,
+    )
+
+
+def run_layer(layer: str, options, env: dict[str, str], redis: Process, results_dir: Path) -> list[Run]:
+    servers: list[Process] = []
+    runs = []
+    try:
+        urls = []
+        for number in (1, 2):
+            server, url = start_uvicorn(number, {**env, "REDIS_CHANNEL_LAYER": layer}, results_dir)
+            servers.append(server)
+            urls.append(url)
+        cookie = sender_cookie(urls[0])
+        for clients in options.clients:
+            run = Run(layer=layer, clients=clients, rate=options.rate, duration=options.duration)
+            runs.append(asyncio.run(measure(run, urls, cookie, servers, redis)))
+            print_run(run)
+    finally:
+        for server in servers:
+            server.stop()
+    return runs
+
+
+def print_medians(runs: list[Run]) -> None:
+    print("\nMedians over the rounds:")
+    for layer, clients in sorted(
+        {(run.layer, run.clients) for run in runs}, key=lambda key: (key[1], key[0])
+    ):
+        same = [run for run in runs if (run.layer, run.clients) == (layer, clients)]
+        cpu = statistics.median(sum(run.server_cpu_percent) for run in same)
+        print(
+            f"  {layer:<24} N={clients:<5}"
+            f" | {statistics.median(run.deliveries_per_second for run in same):8.1f} deliveries/s"
+            f" | p50 {statistics.median(run.p50_ms for run in same):6.1f} ms"
+            f"  p99 {statistics.median(run.p99_ms for run in same):7.1f} ms"
+            f" | servers' CPU {cpu:.0f}% of one core | missing {sum(run.missing for run in same)}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[100, 1000], help="readers in the room")
+    parser.add_argument("--rate", type=float, default=5.0, help="messages per second from the sender")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending per run")
+    parser.add_argument("--layers", nargs="+", choices=LAYERS, default=LAYERS)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds over every layer; the summary takes medians"
+    )
+    options = parser.parse_args()
+
+    # Each reader is a socket of this process.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * max(options.clients) + 256)), hard))
+
+    results_dir = RESULTS / f"chat-fanout-{time.strftime('%Y%m%d-%H%M%S')}"
+    results_dir.mkdir(parents=True)
+    about = machine()
+    print(f"Machine: {about['cpu']}, {about['cores']} cores, load {about['load_average']}", end="")
+    print(f", Python {about['python']}")
+    print(f"Versions: {about['versions']}; {about['redis_server']}")
+    print(
+        f"Two Uvicorn processes, one Redis, one sender at {options.rate:g} msg/s for {options.duration:g} s\n"
+    )
+
+    redis, redis_url = start_redis(results_dir)
+    env = environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis_url)
+    env.pop("DJANGO_DEBUG", None)
+    runs: list[Run] = []
+    try:
+        prepare_database(env)
+        # Rounds alternate the layers, so that a noisy neighbour on a shared machine hits both.
+        for _round in range(options.repeat):
+            for layer in options.layers:
+                runs.extend(run_layer(layer, options, env, redis, results_dir))
+    finally:
+        redis.stop()
+        if options.repeat > 1:
+            print_medians(runs)
+        summary = {"machine": about, "options": vars(options), "runs": [asdict(run) for run in runs]}
+        (results_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"\nResults: {results_dir.relative_to(ROOT)}/summary.json")
+
+
+if __name__ == "__main__":
+    main()
