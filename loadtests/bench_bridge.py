@@ -11,12 +11,17 @@ the server's loop, which keeps its Redis connections). For each it reports, in m
 * publish response: the POST's own response time (store, commit, broadcast, redirect);
 * bridge: from the publication's `published_at` (set in the view, before the commit) to the frame
   arriving; the same machine's clock on both ends.
+
+Then, without HTTP or the database, it calls `broadcast_publication` from this process's sync code
+exactly as a Gunicorn worker does (a fresh event loop and Redis connection per call), to isolate
+the channel-layer hop: the call itself, and the call until the frame arrives on Uvicorn.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from datetime import datetime
 
@@ -34,6 +39,7 @@ from loadtests.bench_shop import (
 )
 
 WARM_UP_PUBLISHES = 10
+UNSAVED_IDS_FROM = 10**12
 # The bridge needs only the demo accounts and a few orders; it does not depend on the data's size.
 SHOP_LINES = 200
 
@@ -67,6 +73,44 @@ def measure(publisher, listener, publishes: int) -> dict[str, dict[str, float]]:
     }
 
 
+def measure_broadcast_only(database_url: str, redis_url: str, listener, publishes: int) -> dict:
+    os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key-not-for-production")
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    from reports.models import Publication
+    from reports.services import broadcast_publication
+
+    calls, deliveries = [], []
+    with connect(
+        f"ws://127.0.0.1:{listener.port}/ws/notifications/", origin=f"http://127.0.0.1:{listener.port}"
+    ) as socket:
+        for number in range(WARM_UP_PUBLISHES + publishes):
+            # Never saved: the frame needs an id, a title and a time, not a row.
+            publication = Publication(
+                pk=UNSAVED_IDS_FROM + number,
+                report_slug="revenue-by-month",
+                title="bench",
+                published_at=timezone.now(),
+            )
+            started = time.perf_counter()
+            if not broadcast_publication(publication):
+                raise RuntimeError("the broadcast failed")
+            sent = time.perf_counter()
+            frame = json.loads(socket.recv(timeout=10))
+            received = time.perf_counter()
+            if frame["id"] != publication.pk:
+                raise RuntimeError(f"unexpected frame {frame}")
+            if number >= WARM_UP_PUBLISHES:
+                calls.append(sent - started)
+                deliveries.append(received - started)
+    return {"broadcast_call": summary_ms(calls), "broadcast_to_frame": summary_ms(deliveries)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--publishes", type=int, default=200)
@@ -82,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         for label, publisher in (("via Gunicorn (WSGI)", stacks.wsgi), ("via Uvicorn (ASGI)", stacks.asgi)):
             print(f"{options.publishes} publishes {label}, received on Uvicorn...", flush=True)
             results[label] = measure(publisher, stacks.asgi, options.publishes)
+        label = "sync code, no HTTP or database"
+        print(f"{options.publishes} broadcasts from {label}, received on Uvicorn...", flush=True)
+        results[label] = measure_broadcast_only(
+            options.database_url, stacks.redis.url, stacks.asgi, options.publishes
+        )
 
     print()
     print_table(

@@ -22,7 +22,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from myproject.serving import interface_of
 from reports.charts import draw_chart
@@ -35,12 +35,12 @@ from reports.services import publication_create
 LIVE_PAGE_BACKLOG = 20
 
 
-@require_GET
+@require_safe
 def report_list(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/report_list.html", {"reports": REPORTS.values()})
 
 
-@require_GET
+@require_safe
 def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     report = get_report_or_404(slug)
     form = DateRangeForm(request.GET)
@@ -62,7 +62,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "reports/report_detail.html", context)
 
 
-@require_GET
+@require_safe
 def report_csv(request: HttpRequest, slug: str) -> HttpResponse:
     report = get_report_or_404(slug)
     form = DateRangeForm(request.GET)
@@ -102,7 +102,7 @@ def report_publish(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def publications_live(request: HttpRequest) -> HttpResponse:
     recent = list(Publication.objects.order_by("-id")[:LIVE_PAGE_BACKLOG])[::-1]
     context = {
