@@ -11,18 +11,37 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import CharField, Count, DecimalField, ExpressionWrapper, F, Func, QuerySet, Sum
 from django.http import Http404
 
 from reports.filters import DateRange
 from reports.models import OrderLine
 
-ColumnKind = Literal["text", "integer", "money", "month", "datetime"]
+ColumnKind = Literal["text", "integer", "money", "datetime"]
 
 LINE_REVENUE = ExpressionWrapper(
     F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
 )
+
+
+class YearMonth(Func):
+    """The UTC calendar month of a datetime, as "YYYY-MM", computed by the database itself.
+
+    Django's portable TruncMonth is native SQL on PostgreSQL, but on SQLite it is a Python function
+    that SQLite calls back for every row: several times slower over a million lines. strftime and
+    to_char are native to each. (SQLite stores Django's aware datetimes as UTC text.)
+    """
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="strftime('%%Y-%%m', %(expressions)s)", **extra_context
+        )
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM')"
+        return self.as_sql(compiler, connection, template=template, **extra_context)
 
 
 @dataclass(frozen=True)
@@ -49,8 +68,6 @@ class Column:
         """The value as a spreadsheet should read it: no thousands separators, ISO dates."""
         if value is None:
             return ""
-        if self.kind == "month":
-            return f"{value:%Y-%m}"
         if self.kind == "datetime":
             return value.isoformat(timespec="seconds")
         if self.kind == "money":
@@ -88,7 +105,7 @@ def _lines(date_range: DateRange) -> QuerySet:
 def revenue_by_month(date_range: DateRange) -> QuerySet:
     return (
         _lines(date_range)
-        .annotate(month=TruncMonth("order__placed_at"))
+        .annotate(month=YearMonth("order__placed_at"))
         .values("month")
         .annotate(orders=Count("order", distinct=True), units=Sum("quantity"), revenue=Sum(LINE_REVENUE))
         .order_by("month")
@@ -143,7 +160,7 @@ REPORTS: dict[str, Report] = {
             title="Revenue by month",
             description="Orders, units sold and revenue for each calendar month.",
             columns=(
-                Column("month", "Month", "month"),
+                Column("month", "Month"),
                 Column("orders", "Orders", "integer"),
                 Column("units", "Units", "integer"),
                 Column("revenue", "Revenue", "money"),

@@ -5,7 +5,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django import forms
-from django.utils import timezone
 
 # Dates outside this window are typing mistakes (a year 20025), not a range anyone means; refusing
 # them also keeps datetime arithmetic far from its limits.
@@ -15,14 +14,14 @@ LATEST_DATE = dt.date(2099, 12, 31)
 
 @dataclass(frozen=True)
 class DateRange:
-    """Inclusive dates; None on either side means "unbounded"."""
+    """Inclusive dates; None on either side means "unbounded". Days are UTC days, like the months
+    of the reports (reports.definitions.YearMonth)."""
 
     start: dt.date | None = None
     end: dt.date | None = None
 
     def placed_at_filter(self, prefix: str = "") -> dict[str, dt.datetime]:
-        """ORM lookups selecting the orders placed in this range, whole days in the site's time
-        zone (UTC)."""
+        """ORM lookups selecting the orders placed in this range, in whole UTC days."""
         lookups = {}
         if self.start:
             lookups[f"{prefix}placed_at__gte"] = _midnight(self.start)
@@ -45,7 +44,7 @@ class DateRange:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
 class DateRangeForm(forms.Form):
