@@ -21,7 +21,7 @@ from tests.chat.live import (
     session_cookie,
     wait_for_close,
 )
-from tests.servers import base_environment, daphne_server, uvicorn_server
+from tests.servers import base_environment, daphne_server, runserver, uvicorn_server
 
 pytestmark = pytest.mark.live
 
@@ -224,5 +224,26 @@ def test_when_redis_goes_away_clients_are_dropped_and_nothing_stored_is_lost(
 
         assert [frame["text"] for frame in everything] == ["before", "during"]
         assert reader_missed == everything[1:]
+    finally:
+        server.stop()
+
+
+# runserver ----------------------------------------------------------------------------------------
+
+
+def test_the_chat_works_under_runserver_with_the_in_memory_layer(live_database, server_logs):
+    env = base_environment(DATABASE_URL=live_database.url)
+    env.pop("REDIS_URL", None)
+    server = runserver(env, server_logs)
+    server.start()
+    try:
+        room = new_room()
+        reader, _, _ = joined(server, room)
+        alice, _, users = joined(server, room, session_cookie(server, "alice"))
+
+        send_message(alice, "hello from runserver")
+
+        assert users == ["alice"]
+        assert next_frame_of_type(reader, "message")["text"] == "hello from runserver"
     finally:
         server.stop()

@@ -1,0 +1,96 @@
+"""What the consumer does when what it depends on fails: the channel layer (Redis) or the database.
+The real-Redis version of the first is in test_live.py; here each failure is made on purpose."""
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+from django.db import DatabaseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from chat import consumers
+from chat.consumers import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER
+from tests.chat.communicators import join, receive, texts_in_database
+from tests.chat.conftest import FRAME_TIMEOUT
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def in_memory_layer(settings):
+    settings.REDIS_URL = ""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+async def refuse(*args, **kwargs):
+    raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+async def test_a_message_whose_broadcast_fails_is_stored_shown_to_its_sender_then_the_socket_closes(
+    connect, room, monkeypatch
+):
+    alice, _, _ = await join(connect, room, "alice")
+    monkeypatch.setattr(get_channel_layer(), "group_send", refuse)
+
+    await alice.send_json_to({"type": "message", "text": "stored anyway", "client_id": "c-1"})
+
+    assert (await receive(alice))["text"] == "stored anyway"
+    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == {
+        "type": "websocket.close",
+        "code": CLOSE_TRY_AGAIN_LATER,
+    }
+    assert await texts_in_database() == ["stored anyway"]
+
+
+async def test_a_consumer_whose_layer_stops_answering_closes_with_1013(connect, room, monkeypatch):
+    layer = get_channel_layer()
+    redis_gone = asyncio.Event()
+    original_receive = layer.receive
+
+    async def receive_until_redis_goes(channel):
+        waiting = asyncio.ensure_future(original_receive(channel))
+        gone = asyncio.ensure_future(redis_gone.wait())
+        await asyncio.wait([waiting, gone], return_when=asyncio.FIRST_COMPLETED)
+        if gone.done():
+            waiting.cancel()
+            raise RedisConnectionError("Connection reset by peer")
+        gone.cancel()
+        return waiting.result()
+
+    monkeypatch.setattr(layer, "receive", receive_until_redis_goes)
+    alice, _, _ = await join(connect, room, "alice")
+
+    redis_gone.set()
+
+    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == {
+        "type": "websocket.close",
+        "code": CLOSE_TRY_AGAIN_LATER,
+    }
+
+
+async def test_a_handshake_is_refused_while_the_layer_is_unreachable(connect, room, monkeypatch):
+    monkeypatch.setattr(get_channel_layer(), "group_add", refuse)
+
+    communicator = await connect(f"/ws/chat/{room}/", "alice")
+    connected, _ = await communicator.connect(timeout=FRAME_TIMEOUT)
+
+    assert not connected
+
+
+async def test_a_database_failure_closes_the_socket_with_1011_and_is_logged(
+    connect, room, monkeypatch, caplog
+):
+    alice, _, _ = await join(connect, room, "alice")
+
+    async def database_down(*args, **kwargs):
+        raise DatabaseError("could not connect to server")
+
+    monkeypatch.setattr(consumers, "post_message", database_down)
+
+    await alice.send_json_to({"type": "message", "text": "lost?"})
+
+    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == {
+        "type": "websocket.close",
+        "code": CLOSE_SERVER_ERROR,
+    }
+    assert "the database failed" in caplog.text
