@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from myproject.asgi import application
@@ -73,3 +74,7 @@ async def connect(transactional_db) -> AsyncIterator[Connect]:
     yield open_socket
     for communicator in opened:
         await communicator.disconnect()
+    # The consumers' database_sync_to_async calls ran on asgiref's one shared thread, whose
+    # connection outlives the test (CONN_MAX_AGE): close it there, or the test database cannot be
+    # dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
