@@ -222,9 +222,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
                 await self.channel_layer.group_send(room_group(self.room_name), event)
         except LAYER_ERRORS as error:
-            # Stored, but the broadcast failed: show the sender its message, then close. Every
-            # client of the room gets closed the same way and resumes from the database once Redis
-            # is back, where this message is waiting.
+            # Stored, but the broadcast failed: show the sender its message, then close. The room's
+            # other clients are closed by their own consumers (see __call__ and chat/presence.py)
+            # and, once Redis is back, resume from the database, where this message is waiting.
             logger.warning(
                 "chat: stored message %s but could not broadcast it (%r)", posted.frame["id"], error
             )
@@ -246,10 +246,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # From the channel layer -----------------------------------------------------------------------
 
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.deliver(event["id"], event["prev_id"], event["frame"])
+        if not self.closed:
+            await self.deliver(event["id"], event["prev_id"], event["frame"])
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
-        if event["version"] <= self.presence_version:
+        if self.closed or event["version"] <= self.presence_version:
             return  # an older list than the one this client has, overtaken on the way
         self.presence_version = event["version"]
         await self.send_frame(presence_frame(event["users"]))

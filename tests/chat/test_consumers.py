@@ -247,6 +247,21 @@ async def test_a_client_that_keeps_flooding_is_closed_with_1008(connect, room, s
     assert len(codes) <= allowed + 2  # a token or two may have refilled meanwhile
 
 
+async def test_a_connection_closed_for_flooding_is_sent_nothing_more(connect, room, settings):
+    alice, _, _ = await join(connect, room, "alice")
+    bob, _, _ = await join(connect, room, "bob")
+    await receive(alice)  # bob's arrival
+    for _ in range(settings.CHAT_RATE_LIMIT_BURST + settings.CHAT_FLOOD_STRIKES + 5):
+        await alice.send_to(text_data="{not json")
+    while (await alice.receive_output(timeout=FRAME_TIMEOUT))["type"] != "websocket.close":
+        pass
+
+    await bob.send_json_to({"type": "message", "text": "anyone?"})
+
+    assert (await receive(bob))["text"] == "anyone?"
+    assert await alice.receive_nothing(QUIET)
+
+
 # Presence -----------------------------------------------------------------------------------------
 
 
