@@ -50,6 +50,7 @@ SUMMARY_COLUMNS = [
     "failures",
     "server_cpu",
     "locust_cpu",
+    "other_cpu",
     "server_cpu_ms_per_request",
     "workers",
     "threads_per_worker",
@@ -112,19 +113,31 @@ PROBES = {
         Probe("cpu", "cpu", f"cpu/?ms={CPU_MS}", (10,), (10,)),
         # On a WSGI worker the mistake costs nothing extra: the worker blocks anyway.
         Probe("blocking", "blocking", f"blocking/?ms={SLEEP_MS}", (50,), (50,), ("async",), ("asgi",)),
-        # hello, while one more user keeps calling the blocking probe on the same server.
+        # Async sleep again, while one more user keeps calling the blocking probe on the same
+        # server: what one blocking call costs the well-behaved requests around it.
         Probe(
-            "hello-next-to-blocking",
-            "hello",
-            "hello/",
-            (20,),
-            (20,),
+            "sleep-next-to-blocking",
+            "sleep",
+            f"sleep/?ms={SLEEP_MS}",
+            (10,),
+            (10,),
             ("async",),
             ("asgi",),
             extra_user_classes=("BlockingNeighbourUser",),
         ),
-        # hello again, on a server restarted with DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE=1.
+        # hello again, on the server restarted with DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE=1.
         Probe("hello-no-middleware", "hello", "hello/", (20,), (20,), middleware="none"),
+        # And the waiting probe without middleware, where ASGI should shine.
+        Probe(
+            "sleep-no-middleware",
+            "sleep",
+            f"sleep/?ms={SLEEP_MS}",
+            (200,),
+            (50,),
+            ("async",),
+            ("asgi",),
+            middleware="none",
+        ),
     ]
 }
 QUICK_SERVERS = ["gunicorn-sync", "uvicorn"]
@@ -153,6 +166,7 @@ class Measurement:
     p99_ms: float
     server_cpu: float
     locust_cpu: float
+    other_cpu: float
 
 
 def plan(servers: list[ServerConfig], probes: list[Probe], users: list[int] | None, quick: bool) -> list[Run]:
@@ -379,9 +393,28 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def measure(run: Run, server: RunningServer, duration: int, locust_cores, output: Path) -> Measurement:
+def busy_seconds(cores: set[int]) -> float:
+    """CPU time spent so far on these cores by every process on the machine."""
+    per_core = psutil.cpu_times(percpu=True)
+    return sum(
+        sum(per_core[core]) - per_core[core].idle - getattr(per_core[core], "iowait", 0.0) for core in cores
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at: float
+    server_cpu: float
+    locust_cpu: float
+    server_cores_busy: float
+
+
+def measure(
+    run: Run, server: RunningServer, duration: int, server_cores: set[int], locust_cores, output: Path
+) -> Measurement:
     """Run Locust once, charging to the run the CPU that server and Locust used while its
-    statistics were being collected."""
+    statistics were being collected, and noting how much other processes used the server's cores
+    meanwhile (on a shared machine, that is CPU the server did not get)."""
     log = (output / f"{run.slug}.log").open("w")
     locust = subprocess.Popen(
         locust_command(run, server.url, duration, output),
@@ -392,14 +425,19 @@ def measure(run: Run, server: RunningServer, duration: int, locust_cores, output
         text=True,
         preexec_fn=pin_to(locust_cores),
     )
-    marks: dict[str, tuple[float, float, float]] = {}
+    marks: dict[str, Snapshot] = {}
 
     def watch_log() -> None:
         for line in locust.stderr:
             log.write(line)
             for mark in (STEADY_START, STEADY_END):
                 if mark in line and mark not in marks:
-                    marks[mark] = (time.monotonic(), server.cpu_seconds(), cpu_seconds(locust.pid))
+                    marks[mark] = Snapshot(
+                        time.monotonic(),
+                        server.cpu_seconds(),
+                        cpu_seconds(locust.pid),
+                        busy_seconds(server_cores),
+                    )
 
     watcher = threading.Thread(target=watch_log, daemon=True)
     watcher.start()
@@ -412,10 +450,13 @@ def measure(run: Run, server: RunningServer, duration: int, locust_cores, output
     log.close()
     if STEADY_START not in marks or STEADY_END not in marks:
         raise RuntimeError(f"Locust did not run {run.slug} to the end; see {output / run.slug}.log")
-    (start, server_start, locust_start), (end, server_end, locust_end) = (
-        marks[STEADY_START],
-        marks[STEADY_END],
-    )
+    start, end = marks[STEADY_START], marks[STEADY_END]
+    seconds = end.at - start.at
+    server_cpu = (end.server_cpu - start.server_cpu) / seconds
+    locust_cpu = (end.locust_cpu - start.locust_cpu) / seconds
+    others = (end.server_cores_busy - start.server_cores_busy) / seconds - server_cpu
+    if locust_cores is None:  # one core for everything: Locust is not "other work"
+        others -= locust_cpu
     stats = read_stats(output / f"{run.slug}_stats.csv", run.probe.url(run.view_kind))
     return Measurement(
         requests=int(stats["Request Count"]),
@@ -424,8 +465,9 @@ def measure(run: Run, server: RunningServer, duration: int, locust_cores, output
         p50_ms=float(stats["50%"]),
         p95_ms=float(stats["95%"]),
         p99_ms=float(stats["99%"]),
-        server_cpu=(server_end - server_start) / (end - start),
-        locust_cpu=(locust_end - locust_start) / (end - start),
+        server_cpu=server_cpu,
+        locust_cpu=locust_cpu,
+        other_cpu=max(0.0, others),
     )
 
 
@@ -446,6 +488,7 @@ def summary_row(run: Run, measured: Measurement, workers: int) -> dict[str, obje
         "failures": measured.failures,
         "server_cpu": round(measured.server_cpu, 3),
         "locust_cpu": round(measured.locust_cpu, 3),
+        "other_cpu": round(measured.other_cpu, 3),
         "server_cpu_ms_per_request": round(per_request, 3),
         "workers": workers,
         "threads_per_worker": run.server.threads_per_worker or "",
@@ -560,6 +603,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     options = parse_arguments(argv)
     server_cores, locust_cores = split_cores()
+    all_cores = set(os.sched_getaffinity(0))
     options.workers = options.workers or 2 * len(server_cores or os.sched_getaffinity(0)) + 1
     configs = server_configs(options.threads)
     runs = plan(
@@ -597,7 +641,14 @@ def main(argv: list[str] | None = None) -> int:
                 for run in session_runs:
                     progress.show(f"{config.name}: {run.view_kind} {run.probe.key}, {run.users} users")
                     started = time.monotonic()
-                    measured = measure(run, server, options.duration, locust_cores, output / "locust")
+                    measured = measure(
+                        run,
+                        server,
+                        options.duration,
+                        server_cores or all_cores,
+                        locust_cores,
+                        output / "locust",
+                    )
                     rows.append(summary_row(run, measured, options.workers))
                     server.drain()
                     progress.run_finished(time.monotonic() - started)

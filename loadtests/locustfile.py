@@ -120,8 +120,8 @@ class AsyncProbeUser(SyncProbeUser):
 
 class BlockingNeighbourUser(ProbeUser):
     """One user calling the blocking probe without pause, next to others: run it with
-    AsyncProbeUser --tags hello blocking-neighbour to see what one blocking call costs its
-    neighbours on the same worker."""
+    `AsyncProbeUser BlockingNeighbourUser --tags sleep blocking-neighbour` to see what one blocking
+    call costs the requests that share its worker."""
 
     view_kind = "async"
     fixed_count = 1

@@ -42,12 +42,15 @@ PROBE_ORDER = [
     "db",
     "cpu",
     "blocking",
-    "hello-next-to-blocking",
+    "sleep-next-to-blocking",
     "hello-no-middleware",
+    "sleep-no-middleware",
 ]
 CHARTED_PROBES = ["hello", "sleep", "fanout", "db", "cpu"]
 # Above this share of its core, Locust itself may be what limits a run.
 LOCUST_SATURATED = 0.9
+# Above this share of the server's cores taken by other processes, a run measured a slower machine.
+OTHERS_BUSY = 0.15
 BASELINE = ("gunicorn-sync", "sync")
 
 
@@ -73,6 +76,8 @@ class Summary:
             "server_cpu_ms_per_request",
         ):
             typed[column] = float(row[column])
+        # Summaries written before the column existed read as "nothing else ran".
+        typed["other_cpu"] = float(row.get("other_cpu") or 0.0)
         typed["threads_per_worker"] = int(row["threads_per_worker"]) if row["threads_per_worker"] else None
         return typed
 
@@ -231,6 +236,7 @@ def probe_table(summary: Summary, probe: str) -> str:
             "server CPU",
             "CPU ms/req",
             "Locust CPU",
+            "others' CPU",
         ],
         [
             [
@@ -245,6 +251,7 @@ def probe_table(summary: Summary, probe: str) -> str:
                 f"{row['server_cpu']:.2f}",
                 f"{row['server_cpu_ms_per_request']:.2f}",
                 f"{row['locust_cpu']:.2f}" + (" ⚠" if row["locust_cpu"] > LOCUST_SATURATED else ""),
+                f"{row['other_cpu']:.2f}" + (" ⚠" if row["other_cpu"] > OTHERS_BUSY else ""),
             ]
             for row in rows
         ],
@@ -278,58 +285,56 @@ def ratio_table(summary: Summary) -> str:
     return table(header, rows)
 
 
+MIDDLEWARE_PAIRS = [("hello", "hello-no-middleware"), ("sleep", "sleep-no-middleware")]
+
+
 def middleware_section(summary: Summary) -> str:
     rows = []
-    for server in summary.servers():
-        for kind in ("sync", "async"):
-            bare = summary.where(probe="hello-no-middleware", server=server, view_kind=kind)
-            if not bare:
-                continue
-            bare = bare[0]
-            full = summary.one(probe="hello", server=server, view_kind=kind, users=bare["users"])
-            if full is None:
-                continue
-            cost = full["server_cpu_ms_per_request"] - bare["server_cpu_ms_per_request"]
-            rows.append(
-                [
-                    server,
-                    bare["interface"],
-                    kind,
-                    number(full["rps"]),
-                    number(bare["rps"]),
-                    ratio(bare["rps"], full["rps"]),
-                    f"{full['server_cpu_ms_per_request']:.2f}",
-                    f"{bare['server_cpu_ms_per_request']:.2f}",
-                    f"{cost:+.2f}",
-                ]
-            )
+    for probe, bare_probe in MIDDLEWARE_PAIRS:
+        for server in summary.servers():
+            for kind in ("sync", "async"):
+                bare = summary.one(probe=bare_probe, server=server, view_kind=kind)
+                full = (
+                    summary.one(probe=probe, server=server, view_kind=kind, users=bare["users"])
+                    if bare
+                    else None
+                )
+                if full is None:
+                    continue
+                cost = full["server_cpu_ms_per_request"] - bare["server_cpu_ms_per_request"]
+                rows.append(
+                    [
+                        probe,
+                        server,
+                        bare["interface"],
+                        kind,
+                        bare["users"],
+                        number(full["rps"]),
+                        number(bare["rps"]),
+                        ratio(bare["rps"], full["rps"]),
+                        f"{full['server_cpu_ms_per_request']:.2f}",
+                        f"{bare['server_cpu_ms_per_request']:.2f}",
+                        f"{cost:+.2f}",
+                    ]
+                )
     if not rows:
         return "Not measured in this run (the `hello-no-middleware` probe was not selected)."
     by_interface: dict[str, list[float]] = defaultdict(list)
     for row in rows:
-        by_interface[row[1]].append(float(row[-1]))
+        if row[0] == "hello":  # the same probe on every server, so the interfaces compare like for like
+            by_interface[row[2]].append(float(row[-1]))
     averages = ", ".join(
         f"**{interface.upper()}: {sum(costs) / len(costs):.2f} ms of server CPU per request**"
         for interface, costs in sorted(by_interface.items())
     )
+    header = ["probe", "server", "interface", "view", "users", "req/s full", "req/s none"]
+    header += ["speed-up without", "CPU ms/req full", "CPU ms/req none", "middleware cost"]
     return (
-        "`hello` with the project's full middleware stack and with none "
-        "(`DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE=1`, which keeps only the async-native X-Interface header).\n\n"
-        + table(
-            [
-                "server",
-                "interface",
-                "view",
-                "req/s full",
-                "req/s none",
-                "speed-up without",
-                "CPU ms/req full",
-                "CPU ms/req none",
-                "middleware cost",
-            ],
-            rows,
-        )
-        + f"\n\nAverage cost of the middleware stack: {averages}."
+        "The same probe with the project's full middleware stack and with none "
+        "(`DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE=1`, which keeps only the async-native X-Interface header); "
+        "the cost is the difference in server CPU per request.\n\n"
+        + table(header, rows)
+        + f"\n\nAverage cost of the middleware stack on `hello`: {averages}."
     )
 
 
@@ -395,15 +400,15 @@ def targets_section(summary: Summary) -> str:
                 f"{number(blocking['rps'])} req/s, p50 {number(blocking['p50_ms'])} ms; "
                 f"`await asyncio.sleep` {number(sleeping['rps'])} req/s, p50 {number(sleeping['p50_ms'])} ms."
             )
-        neighbour = summary.one(probe="hello-next-to-blocking", server=server)
+        neighbour = summary.one(probe="sleep-next-to-blocking", server=server)
         alone = (
-            summary.one(probe="hello", server=server, view_kind="async", users=neighbour["users"])
+            summary.one(probe="sleep", server=server, view_kind="async", users=neighbour["users"])
             if neighbour
             else None
         )
         if neighbour and alone:
             lines.append(
-                f"- **hello next to one blocking user on {server}, {neighbour['users']} users**: "
+                f"- **async sleep next to one blocking user on {server}, {neighbour['users']} users**: "
                 f"p50 {number(alone['p50_ms'])} → {number(neighbour['p50_ms'])} ms, "
                 f"p99 {number(alone['p99_ms'])} → {number(neighbour['p99_ms'])} ms, "
                 f"{number(alone['rps'])} → {number(neighbour['rps'])} req/s."
@@ -425,6 +430,14 @@ def warnings_section(summary: Summary, environment: dict) -> str:
             f"- Locust used more than {LOCUST_SATURATED:.0%} of its core in {len(saturated)} runs "
             "(⚠ in the tables): "
             "there the load generator, not the server, may set the ceiling."
+        )
+    crowded = [row for row in summary.rows if row["other_cpu"] > OTHERS_BUSY]
+    if crowded:
+        worst = max(row["other_cpu"] for row in crowded)
+        lines.append(
+            f"- Other processes took more than {OTHERS_BUSY:.0%} of the server's cores in {len(crowded)} of "
+            f"{len(summary.rows)} runs (up to {worst:.0%}; ⚠ under *others' CPU*): those runs measured a "
+            "slower machine, so their throughput is low by about that share."
         )
     if environment.get("settings", {}).get("server_cores") == "shared":
         lines.append("- Server and Locust shared the same core(s): this machine has only one.")
@@ -471,7 +484,8 @@ def write_report(folder: Path) -> Path:
         "# WSGI vs ASGI: comparison report",
         "Made by `loadtests/compare.py`. Every figure comes from Locust's statistics over the steady part of "
         "each run (after all users started). *server CPU* and *Locust CPU* are cores busy on average "
-        "(1.00 = one core); *CPU ms/req* is the server's CPU time per request. Within one run the servers "
+        "(1.00 = one core); *CPU ms/req* is the server's CPU time per request; *others' CPU* is what other "
+        "processes on the machine took of the server's cores meanwhile. Within one run the servers "
         "met the same machine, so compare ratios; absolute numbers belong to this machine.",
         "## Machine and settings\n\n" + environment_section(environment),
         "## Warnings\n\n" + warnings_section(summary, environment),

@@ -50,7 +50,7 @@ def test_the_full_plan_sweeps_sleep_up_to_200_users_on_every_server():
 
 
 def test_the_blocking_mistake_is_measured_on_asgi_servers_only():
-    runs = runs_for(list(CONFIGS), ["blocking", "hello-next-to-blocking"])
+    runs = runs_for(list(CONFIGS), ["blocking", "sleep-next-to-blocking"])
 
     assert runs
     assert {run.server.interface for run in runs} == {"asgi"}
@@ -58,7 +58,7 @@ def test_the_blocking_mistake_is_measured_on_asgi_servers_only():
 
 
 def test_the_neighbour_scenario_adds_one_blocking_user():
-    (run,) = runs_for(["uvicorn"], ["hello-next-to-blocking"])
+    (run,) = runs_for(["uvicorn"], ["sleep-next-to-blocking"])
 
     assert run.probe.extra_user_classes == ("BlockingNeighbourUser",)
 
@@ -70,7 +70,9 @@ def test_users_option_replaces_every_probes_levels():
 
 
 def test_a_server_restarts_without_middleware_for_the_middleware_question():
-    runs = runs_for(["gunicorn-sync", "uvicorn"], ["hello", "hello-no-middleware", "sleep"])
+    runs = runs_for(
+        ["gunicorn-sync", "uvicorn"], ["hello", "hello-no-middleware", "sleep", "sleep-no-middleware"]
+    )
 
     sessions = [(server.name, middleware) for server, middleware, _ in server_sessions(runs)]
 

@@ -51,9 +51,9 @@ def test_tags_pick_one_probe(live_stacks, tmp_path):
 def test_the_blocking_neighbour_runs_next_to_the_probe_users(live_stacks, tmp_path):
     arguments = ["AsyncProbeUser", "BlockingNeighbourUser", "-u", "3", "-r", "3", "--sleep-ms", "20"]
 
-    stats = run_locust(live_stacks.asgi.url, tmp_path, *arguments, "--tags", "hello", "blocking-neighbour")
+    stats = run_locust(live_stacks.asgi.url, tmp_path, *arguments, "--tags", "sleep", "blocking-neighbour")
 
-    assert set(stats) == {"/demo/async/hello/", "/demo/async/blocking/?ms=20", "Aggregated"}
+    assert set(stats) == {"/demo/async/sleep/?ms=20", "/demo/async/blocking/?ms=20", "Aggregated"}
 
 
 def test_chat_user_reports_connect_and_round_trip_in_locusts_statistics(live_stacks, tmp_path):

@@ -29,6 +29,7 @@ def row(server: str, probe: str, view_kind: str, users: int, rps: float, **overr
         "failures": 0,
         "server_cpu": 0.9,
         "locust_cpu": 0.3,
+        "other_cpu": 0.0,
         "server_cpu_ms_per_request": 1.0,
         "workers": 3,
         "threads_per_worker": THREADS.get(server, ""),
@@ -96,10 +97,35 @@ def test_middleware_cost_is_the_difference_in_cpu_per_request(tmp_path):
 
     report = write_results(tmp_path, rows)
 
-    assert "| gunicorn-sync | wsgi | sync | 1,000 | 1,400 | 1.40x | 0.70 | 0.50 | +0.20 |" in report
-    assert "| uvicorn | asgi | async | 400 | 1,600 | 4.00x | 2.40 | 0.60 | +1.80 |" in report
+    assert (
+        "| hello | gunicorn-sync | wsgi | sync | 20 | 1,000 | 1,400 | 1.40x | 0.70 | 0.50 | +0.20 |" in report
+    )
+    assert "| hello | uvicorn | asgi | async | 20 | 400 | 1,600 | 4.00x | 2.40 | 0.60 | +1.80 |" in report
     assert "**ASGI: 1.80 ms of server CPU per request**" in report
     assert "**WSGI: 0.20 ms of server CPU per request**" in report
+
+
+def test_the_sleep_probe_without_middleware_is_set_against_the_same_concurrency(tmp_path):
+    rows = [
+        row("uvicorn", "sleep", "async", 50, 300.0, server_cpu_ms_per_request=3.0),
+        row("uvicorn", "sleep", "async", 200, 320.0, server_cpu_ms_per_request=3.1),
+        row("uvicorn", "sleep-no-middleware", "async", 200, 1600.0, server_cpu_ms_per_request=0.6),
+    ]
+
+    report = write_results(tmp_path, rows)
+
+    assert "| sleep | uvicorn | asgi | async | 200 | 320 | 1,600 | 5.00x | 3.10 | 0.60 | +2.50 |" in report
+
+
+def test_the_blocking_neighbour_is_set_against_async_sleep_alone(tmp_path):
+    rows = [
+        row("uvicorn", "sleep", "async", 10, 98.0, p50_ms=100.0, p99_ms=120.0),
+        row("uvicorn", "sleep-next-to-blocking", "async", 10, 60.0, p50_ms=110.0, p99_ms=310.0),
+    ]
+
+    report = write_results(tmp_path, rows)
+
+    assert "p50 100 → 110 ms, p99 120 → 310 ms, 98.0 → 60.0 req/s" in report
 
 
 def test_ratios_are_relative_to_gunicorn_sync_workers_running_the_def_view(tmp_path):
@@ -124,6 +150,15 @@ def test_a_saturated_load_generator_is_flagged(tmp_path):
 
     assert "Locust used more than 90% of its core in 1 runs" in report
     assert "0.97 ⚠" in report
+
+
+def test_runs_where_other_processes_took_the_servers_core_are_flagged(tmp_path):
+    rows = [*SLEEP_RUN, row("uvicorn", "cpu", "async", 10, 60.0, other_cpu=0.4)]
+
+    report = write_results(tmp_path, rows)
+
+    assert "took more than 15% of the server's cores in 1 of 7 runs (up to 40%" in report
+    assert "0.40 ⚠" in report
 
 
 def test_a_clean_run_has_no_warnings(tmp_path):
