@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
@@ -23,8 +24,9 @@ SAMPLE_EVERY = 25
 CLIENTS_ALLOWED_ABOVE_BASELINE = 2
 
 
+@pytest.mark.parametrize("layer", list(settings.REDIS_CHANNEL_LAYERS))
 def test_500_publishes_from_sync_code_keep_redis_clients_and_threads_bounded_and_log_no_error(
-    redis_server, caplog
+    redis_server, caplog, layer
 ):
     staff = get_user_model().objects.create_user("manager", is_staff=True)
     report = REPORTS["revenue-by-month"]
@@ -34,13 +36,13 @@ def test_500_publishes_from_sync_code_keep_redis_clients_and_threads_bounded_and
     client_counts, thread_counts, outcomes = [], [], []
 
     caplog.set_level(logging.DEBUG)
-    layer = {
+    layers = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": settings.REDIS_CHANNEL_LAYERS[layer],
             "CONFIG": {"hosts": [redis_server.url]},
         }
     }
-    with override_settings(CHANNEL_LAYERS=layer), warnings.catch_warnings(record=True) as caught:
+    with override_settings(CHANNEL_LAYERS=layers), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for number in range(1, PUBLISHES + 1):
             outcomes.append(

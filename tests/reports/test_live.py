@@ -7,10 +7,12 @@ import time
 
 import pytest
 import requests
-from websockets.exceptions import InvalidStatus
+from django.conf import settings
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from demo.seeding import DEMO_PASSWORD, DEMO_STAFF
+from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
 from tests.conftest import start_stacks
 from tests.servers import WebServer, base_environment, uvicorn_server
 
@@ -163,10 +165,13 @@ def test_the_live_page_lists_publications_and_loads_the_resumable_socket(live_st
     assert shared.status_code == 200
 
 
-def test_with_redis_down_a_publish_is_stored_and_says_so_and_resume_delivers_it_later(
-    live_database, redis_server, server_logs
+@pytest.mark.parametrize("layer", list(settings.REDIS_CHANNEL_LAYERS))
+def test_with_redis_down_a_publish_is_stored_and_says_so_and_the_client_resumes_it_later(
+    live_database, redis_server, server_logs, layer
 ):
-    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=redis_server.url)
+    env = base_environment(
+        DATABASE_URL=live_database.url, REDIS_URL=redis_server.url, REDIS_CHANNEL_LAYER=layer
+    )
     stacks = start_stacks(env, server_logs)
     try:
         session = logged_in_session(stacks.wsgi)
@@ -174,8 +179,11 @@ def test_with_redis_down_a_publish_is_stored_and_says_so_and_resume_delivers_it_
             publish(session, stacks.wsgi)
             last_seen = next_frame(socket)["id"]
 
-        redis_server.stop()
-        response = publish(session, stacks.wsgi, slug="top-products")
+            redis_server.stop()
+            response = publish(session, stacks.wsgi, slug="top-products")
+            # The connected client is not left on a silent socket: it is told to come back.
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=WATCH_SECONDS + LAYER_TIMEOUT_SECONDS + 3)
         report_page = session.get(f"{stacks.wsgi.url}{response.headers['Location']}", timeout=10)
         live_page = requests.get(f"{stacks.asgi.url}/reports/live/", timeout=10)
 
@@ -188,8 +196,11 @@ def test_with_redis_down_a_publish_is_stored_and_says_so_and_resume_delivers_it_
 
     assert response.status_code == 303
     assert "the live broadcast failed" in page_message(report_page.text)
+    assert closed.value.rcvd.code == CLOSE_TRY_AGAIN_LATER
     assert "Top products, all dates" in live_page.text
     assert resumed["report"]["slug"] == "top-products"
     assert resumed["id"] > last_seen
     assert "live broadcast failed" in stacks.wsgi.log()
     assert "Traceback" not in stacks.wsgi.log()
+    # channels-redis logs its own reconnect attempts; the consumers must not crash.
+    assert "Exception in ASGI application" not in stacks.asgi.log()

@@ -1,0 +1,89 @@
+"""A notifications socket never stays open across a Redis outage: it is closed with 1013 so the
+client reconnects and resumes from the database. Against a real Redis, on both channel layers."""
+
+import asyncio
+import time
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import override_settings
+
+from myproject.asgi import application
+from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("orm_thread_connections_closed"),
+]
+
+# The watch looks every WATCH_SECONDS and waits up to LAYER_TIMEOUT_SECONDS for an answer.
+NOTICE_DEADLINE_SECONDS = WATCH_SECONDS + LAYER_TIMEOUT_SECONDS + 2
+# A refused handshake may first wait out redis-py's own reconnect attempts (about 6 s for the
+# Pub/Sub layer's subscription); what matters is that it ends, and soon.
+REFUSAL_DEADLINE_SECONDS = 10
+
+
+@pytest.fixture(params=list(settings.REDIS_CHANNEL_LAYERS))
+def redis_layer(request, redis_server):
+    layers = {
+        "default": {
+            "BACKEND": settings.REDIS_CHANNEL_LAYERS[request.param],
+            "CONFIG": {"hosts": [redis_server.url]},
+        }
+    }
+    with override_settings(REDIS_URL=redis_server.url, CHANNEL_LAYERS=layers):
+        yield redis_server
+
+
+async def connect() -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        application, "/ws/notifications/", headers=[(b"origin", b"http://localhost")]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def closed_code(communicator: WebsocketCommunicator) -> int:
+    output = await communicator.receive_output(timeout=NOTICE_DEADLINE_SECONDS)
+    assert output["type"] == "websocket.close", output
+    return output["code"]
+
+
+async def test_a_socket_is_closed_with_1013_when_redis_goes_away(redis_layer):
+    communicator = await connect()
+
+    await asyncio.to_thread(redis_layer.stop)
+
+    assert await closed_code(communicator) == CLOSE_TRY_AGAIN_LATER
+
+
+async def test_a_socket_is_closed_with_1013_when_redis_restarts_in_between_two_looks(redis_layer):
+    communicator = await connect()
+
+    await asyncio.to_thread(redis_layer.stop)
+    await asyncio.to_thread(redis_layer.start)
+
+    assert await closed_code(communicator) == CLOSE_TRY_AGAIN_LATER
+
+
+async def test_a_socket_stays_open_while_redis_stays_up(redis_layer):
+    communicator = await connect()
+
+    assert await communicator.receive_nothing(timeout=WATCH_SECONDS * 2 + 0.5)
+    await communicator.disconnect()
+
+
+async def test_a_handshake_is_refused_promptly_while_redis_is_down(redis_layer):
+    await asyncio.to_thread(redis_layer.stop)
+    communicator = WebsocketCommunicator(
+        application, "/ws/notifications/", headers=[(b"origin", b"http://localhost")]
+    )
+
+    started = time.monotonic()
+    connected, _ = await communicator.connect(timeout=REFUSAL_DEADLINE_SECONDS + 1)
+
+    assert not connected
+    assert time.monotonic() - started < REFUSAL_DEADLINE_SECONDS
