@@ -1,7 +1,7 @@
 """Bridge latency: a staff member publishes a report (POST, a plain `def` view) and a WebSocket client
 of Uvicorn receives `report.published`.
 
-    python -m loadtests.bench_bridge [--publishes 200] [--database-url URL]
+    python -m loadtests.bench_bridge [--publishes 200] [--layer RedisChannelLayer] [--database-url URL]
 
 Publishes one at a time, first through Gunicorn (WSGI: async_to_sync runs a fresh event loop and a
 fresh Redis connection per publish), then through Uvicorn (ASGI: the view's thread hands the send to
@@ -40,6 +40,8 @@ from loadtests.bench_shop import (
 
 WARM_UP_PUBLISHES = 10
 UNSAVED_IDS_FROM = 10**12
+# myproject/settings.py's REDIS_CHANNEL_LAYER choices, its default first.
+CHANNEL_LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
 # The bridge needs only the demo accounts and a few orders; it does not depend on the data's size.
 SHOP_LINES = 200
 
@@ -115,10 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--publishes", type=int, default=200)
     parser.add_argument(
+        "--layer",
+        choices=CHANNEL_LAYERS,
+        default=CHANNEL_LAYERS[0],
+        help="the channel layer of both stacks and of this process (default: the project's default)",
+    )
+    parser.add_argument(
         "--database-url", default=DEFAULT_DATABASE_URL.replace("shop.sqlite3", "bridge.sqlite3")
     )
     options = parser.parse_args(argv)
 
+    # Read by myproject/settings.py, in the servers (which inherit this environment) and here.
+    os.environ["REDIS_CHANNEL_LAYER"] = options.layer
     prepare_shop(options.database_url, SHOP_LINES)
     facts = machine_facts(options.database_url)
     results = {}
@@ -141,7 +151,17 @@ def main(argv: list[str] | None = None) -> int:
             for name, figures in measures.items()
         ],
     )
-    save("bridge", facts, {"publishes": options.publishes, "warm_up": WARM_UP_PUBLISHES, **results})
+    print(f"channel layer: {options.layer}")
+    save(
+        "bridge",
+        facts,
+        {
+            "channel_layer": options.layer,
+            "publishes": options.publishes,
+            "warm_up": WARM_UP_PUBLISHES,
+            **results,
+        },
+    )
     return 0
 
 
