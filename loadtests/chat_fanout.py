@@ -67,6 +67,8 @@ class Run:
     p99_ms: float = 0.0
     max_ms: float = 0.0
     server_cpu_percent: list[float] = field(default_factory=list)
+    # Servers' CPU time per delivery: steadier than latency when neighbours share the machine.
+    server_cpu_us_per_delivery: float = 0.0
     redis_cpu_percent: float = 0.0
     load_generator_cpu_percent: float = 0.0
     connect_seconds: float = 0.0
@@ -305,13 +307,14 @@ async def measure(run: Run, urls: list[str], cookie: str, servers: list[Process]
     latencies = deliveries.latencies
 
     servers_before, redis_before, client_before = cpu_before
-    run.server_cpu_percent = [
-        round(100 * (server.cpu_seconds() - before) / elapsed, 1)
-        for server, before in zip(servers, servers_before, strict=True)
+    server_cpu_seconds = [
+        server.cpu_seconds() - before for server, before in zip(servers, servers_before, strict=True)
     ]
+    run.server_cpu_percent = [round(100 * seconds / elapsed, 1) for seconds in server_cpu_seconds]
     run.redis_cpu_percent = round(100 * (redis.cpu_seconds() - redis_before) / elapsed, 1)
     run.load_generator_cpu_percent = round(100 * (time.process_time() - client_before) / elapsed, 1)
     run.deliveries = len(latencies)
+    run.server_cpu_us_per_delivery = round(1e6 * sum(server_cpu_seconds) / max(run.deliveries, 1), 1)
     # Over the time from the first send to the last receipt: a server that falls behind stretches it.
     first_sent = min(deliveries.sent_at.values(), default=started)
     run.deliveries_per_second = round(run.deliveries / max(deliveries.last_at - first_sent, 1e-9), 1)
@@ -364,7 +367,8 @@ def print_run(run: Run) -> None:
         f" | delivered {run.deliveries}/{run.expected_deliveries} ({run.missing} missing)"
         f" | {run.deliveries_per_second:8.1f} deliveries/s"
         f" | p50 {run.p50_ms:6.1f} ms  p99 {run.p99_ms:7.1f} ms  max {run.max_ms:7.1f} ms"
-        f" | CPU: servers {' + '.join(f'{cpu:.0f}%' for cpu in run.server_cpu_percent)},"
+        f" | CPU: servers {' + '.join(f'{cpu:.0f}%' for cpu in run.server_cpu_percent)}"
+        f" ({run.server_cpu_us_per_delivery:.0f} µs/delivery),"
         f" Redis {run.redis_cpu_percent:.0f}%, load generator {run.load_generator_cpu_percent:.0f}%"
         f" | rate_limited {run.rate_limited} | connect {run.connect_seconds:.1f} s",
         flush=True,
@@ -398,12 +402,14 @@ def print_medians(runs: list[Run]) -> None:
     ):
         same = [run for run in runs if (run.layer, run.clients) == (layer, clients)]
         cpu = statistics.median(sum(run.server_cpu_percent) for run in same)
+        per_delivery = statistics.median(run.server_cpu_us_per_delivery for run in same)
         print(
             f"  {layer:<24} N={clients:<5}"
             f" | {statistics.median(run.deliveries_per_second for run in same):8.1f} deliveries/s"
             f" | p50 {statistics.median(run.p50_ms for run in same):6.1f} ms"
             f"  p99 {statistics.median(run.p99_ms for run in same):7.1f} ms"
-            f" | servers' CPU {cpu:.0f}% of one core | missing {sum(run.missing for run in same)}"
+            f" | servers' CPU {cpu:.0f}% of one core, {per_delivery:.0f} µs/delivery"
+            f" | missing {sum(run.missing for run in same)}"
         )
 
 
