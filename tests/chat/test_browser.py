@@ -204,3 +204,38 @@ def test_reconnect_delays_grow_exponentially_up_to_a_cap_with_full_jitter(browse
 
     assert delays["caps"] == [499, 999, 1999, 3999, 14999, 14999]
     assert delays["lowest"] == 0
+
+
+def test_resumable_socket_drops_ids_it_has_seen_and_remembers_a_bounded_number(browser, two_uvicorns):
+    page = browser.new_page()
+    try:
+        page.goto(f"{two_uvicorns[0].url}/chat/")
+        # Frames are fed straight to the socket's frame handler: no server could be made to repeat
+        # itself on cue.
+        result = page.evaluate(
+            """async () => {
+                const { ResumableSocket } = await import('/static/js/resumable-socket.js');
+                const items = [], frames = [];
+                const socket = new ResumableSocket('/ws/chat/unused/', {
+                    maxRemembered: 4,
+                    onItem: item => items.push(item.id),
+                    onFrame: frame => frames.push(frame.type),
+                });
+                const feed = frame => socket._receive(JSON.stringify(frame));
+                feed({ type: 'history', messages: [{ id: 1 }, { id: 2 }] });
+                feed({ type: 'message', id: 2 });
+                feed({ type: 'presence', users: [] });
+                for (const id of [3, 4, 5, 6]) feed({ type: 'message', id });
+                feed({ type: 'message', id: 1 });
+                feed({ type: 'report.published', id: 7 });
+                socket._receive('not json');
+                return { items, frames, lastId: socket.lastId, remembered: socket._seen.size };
+            }"""
+        )
+    finally:
+        page.close()
+
+    assert result["items"] == [1, 2, 3, 4, 5, 6, 7]
+    assert result["frames"] == ["history", "message", "presence", *["message"] * 5, "report.published"]
+    assert result["lastId"] == 7
+    assert result["remembered"] <= 4
