@@ -10,6 +10,7 @@ from chat.forms import OpenRoomForm
 from chat.models import Room
 from myproject.serving import interface_of
 
+# The lobby shows the most recently active rooms; older ones are still a name away (the form).
 LOBBY_ROOMS = 100
 
 
