@@ -98,7 +98,7 @@ def broadcast_publication(publication: Publication) -> bool:
             "reconnect with ?after=<id>.",
             publication.pk,
             type(error).__name__,
-            error,
+            error or f"no answer within {BROADCAST_TIMEOUT_SECONDS:g} s",
         )
         return False
     return True
