@@ -11,6 +11,9 @@ ASGI_PORT ?= 8002
 EMBEDDED_REDIS_PORT ?= 6390
 export WSGI_PORT ASGI_PORT EMBEDDED_REDIS_PORT
 
+# Gunicorn cannot hold a WebSocket: a chat page it serves opens its socket on the ASGI port.
+run: export CHAT_WEBSOCKET_PORT ?= $(ASGI_PORT)
+
 # Without REDIS_URL, `make run` starts the embedded Redis and points both stacks at it.
 ifdef REDIS_URL
 RUN_PROCESSES := wsgi asgi

@@ -64,6 +64,7 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
             interval=0.5,
         )
         home = requests.get(f"{asgi}/", timeout=10)
+        chat_room_on_wsgi = requests.get(f"{wsgi}/chat/lobby/", timeout=10)
     finally:
         os.killpg(make.pid, signal.SIGINT)
         try:
@@ -77,6 +78,8 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
     assert f"http://127.0.0.1:{run_env['ASGI_PORT']}/" in output
     assert f"redis://127.0.0.1:{run_env['EMBEDDED_REDIS_PORT']}/0" in output
     assert home.headers["X-Interface"] == "asgi"
+    # The chat page Gunicorn serves sends its socket to the ASGI stack.
+    assert f'data-socket-port="{run_env["ASGI_PORT"]}"' in chat_room_on_wsgi.text
     # Debug is on under make run, so no secret key was needed.
     assert "REDIS_URL is not set" not in output
     for port in ("WSGI_PORT", "ASGI_PORT", "EMBEDDED_REDIS_PORT"):
