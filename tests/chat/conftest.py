@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,6 +14,7 @@ from django.test import Client
 
 from myproject.asgi import application
 from myproject.settings import REDIS_CHANNEL_LAYERS
+from tests.chat.live import start_two_uvicorns
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 # Generous for a shared 2-core machine; a frame that is coming arrives in milliseconds.
@@ -78,3 +79,12 @@ async def connect(transactional_db) -> AsyncIterator[Connect]:
     # connection outlives the test (CONN_MAX_AGE): close it there, or the test database cannot be
     # dropped at the end of the run.
     await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(scope="module")
+def two_uvicorns(live_database, shared_redis_url, server_logs) -> Iterator[list]:
+    """Two Uvicorn processes on one Redis and one database, shared by a test module."""
+    servers = start_two_uvicorns(live_database, shared_redis_url, server_logs)
+    yield servers
+    for server in servers:
+        server.stop()

@@ -11,10 +11,30 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import ClientConnection, connect
 
 from demo.seeding import DEMO_PASSWORD
-from tests.servers import WebServer
+from tests.servers import WebServer, base_environment, uvicorn_server
 
 # A frame that is coming arrives in milliseconds; this leaves room for a shared 2-core machine.
 FRAME_TIMEOUT = 5.0
+# Short, so that a dead process's users expire within seconds: heartbeats every second.
+PRESENCE_TTL_SECONDS = "3"
+
+
+def chat_environment(live_database, redis_url: str, **overrides: str) -> dict[str, str]:
+    return base_environment(
+        DATABASE_URL=live_database.url,
+        REDIS_URL=redis_url,
+        CHAT_PRESENCE_TTL_SECONDS=PRESENCE_TTL_SECONDS,
+        **overrides,
+    )
+
+
+def start_two_uvicorns(live_database, redis_url: str, log_dir) -> list[WebServer]:
+    """Two separate Uvicorn processes sharing one database and one Redis, as two hosts would."""
+    env = chat_environment(live_database, redis_url)
+    servers = [uvicorn_server(env, log_dir), uvicorn_server(env, log_dir)]
+    for server in servers:
+        server.start()
+    return servers
 
 
 def session_cookie(server: WebServer, username: str) -> str:

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from demo.seeding import DEMO_PASSWORD
+from tests.chat.live import start_two_uvicorns
 from tests.conftest import skip_unless
-from tests.servers import WebServer, base_environment, uvicorn_server
+from tests.servers import WebServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -29,22 +30,6 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-def start_two_uvicorns(live_database, redis_url: str, log_dir: Path) -> list[WebServer]:
-    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=redis_url, CHAT_PRESENCE_TTL_SECONDS="3")
-    servers = [uvicorn_server(env, log_dir), uvicorn_server(env, log_dir)]
-    for server in servers:
-        server.start()
-    return servers
-
-
-@pytest.fixture(scope="module")
-def two_uvicorns(live_database, shared_redis_url, server_logs):
-    servers = start_two_uvicorns(live_database, shared_redis_url, server_logs)
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 class RoomPage:

@@ -12,6 +12,8 @@ from chat.consumers import CLOSE_TRY_AGAIN_LATER
 from chat.models import MESSAGE_MAX_LENGTH
 from tests.chat.live import (
     FRAME_TIMEOUT,
+    PRESENCE_TTL_SECONDS,
+    chat_environment,
     joined,
     next_frame,
     next_frame_of_type,
@@ -25,8 +27,6 @@ from tests.servers import base_environment, daphne_server, runserver, uvicorn_se
 
 pytestmark = pytest.mark.live
 
-# Short, so that a dead process's users expire within seconds: heartbeats every second.
-PRESENCE_TTL_SECONDS = "3"
 # Both servers' --ws-max-size (deploy/start-asgi.sh, deploy/start-daphne.sh).
 WS_MAX_SIZE = 32768
 CLOSE_MESSAGE_TOO_BIG = 1009
@@ -37,27 +37,6 @@ DROP_DEADLINE_SECONDS = 15
 
 def new_room() -> str:
     return f"live-{uuid.uuid4().hex[:12]}"
-
-
-def chat_environment(live_database, redis_url: str, **overrides: str) -> dict[str, str]:
-    return base_environment(
-        DATABASE_URL=live_database.url,
-        REDIS_URL=redis_url,
-        CHAT_PRESENCE_TTL_SECONDS=PRESENCE_TTL_SECONDS,
-        **overrides,
-    )
-
-
-@pytest.fixture(scope="module")
-def two_uvicorns(live_database, shared_redis_url, server_logs):
-    """Two separate Uvicorn processes sharing one database and one Redis, as two hosts would."""
-    env = chat_environment(live_database, shared_redis_url)
-    servers = [uvicorn_server(env, server_logs), uvicorn_server(env, server_logs)]
-    for server in servers:
-        server.start()
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
