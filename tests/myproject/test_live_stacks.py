@@ -165,3 +165,41 @@ def test_readyz_is_503_naming_the_database_when_it_cannot_be_opened(shared_redis
         assert response.status_code == 503
         assert response.json()["failed"] == ["database"]
         assert response.json()["checks"]["channel_layer"] == "ok"
+
+
+def subscribed_readiness_channels(redis_url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return len(client.pubsub_channels("*readyz.*"))
+    finally:
+        client.close()
+
+
+def test_repeated_readiness_checks_leave_no_channel_layer_subscriptions_behind(
+    live_database, redis_server, server_logs
+):
+    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=redis_server.url)
+    env["REDIS_CHANNEL_LAYER"] = "RedisPubSubChannelLayer"
+    stacks = start_stacks(env, server_logs)
+    try:
+        for _ in range(25):
+            for server in (stacks.wsgi, stacks.asgi):
+                assert readyz(server).status_code == 200
+        left = subscribed_readiness_channels(redis_server.url)
+    finally:
+        stacks.wsgi.stop()
+        stacks.asgi.stop()
+
+    # Uvicorn keeps one reply channel per worker's event loop; Gunicorn's end with each request.
+    assert left <= 1
+
+
+def test_concurrent_readiness_checks_on_one_event_loop_all_succeed(live_stacks):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        responses = list(pool.map(lambda _: readyz(live_stacks.asgi), range(20)))
+
+    assert [response.status_code for response in responses] == [200] * 20
