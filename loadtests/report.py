@@ -107,36 +107,49 @@ def wait_seconds(url: str) -> float | None:
 # Charts ------------------------------------------------------------------------------------------
 
 
+# What each row of a probe's chart shows: summary column, axis label, panel title.
+CHART_METRICS = [
+    ("rps", "requests per second", "throughput"),
+    ("p99_ms", "p99 response time (ms)", "p99 latency"),
+    # Unlike throughput, this hardly moves when other processes share the machine.
+    ("server_cpu_ms_per_request", "server CPU per request (ms)", "server CPU per request"),
+]
+
+
 def chart_probe(summary: Summary, probe: str, folder: Path) -> str | None:
     rows = summary.where(probe=probe)
     if not rows:
         return None
     levels = sorted({row["users"] for row in rows})
     kinds = [kind for kind in ("sync", "async") if any(row["view_kind"] == kind for row in rows)]
-    figure, axes = plt.subplots(2, len(kinds), figsize=(6 * len(kinds), 8), squeeze=False)
+    figure, axes = plt.subplots(len(CHART_METRICS), len(kinds), figsize=(6 * len(kinds), 11), squeeze=False)
     for column, kind in enumerate(kinds):
-        throughput, latency = axes[0][column], axes[1][column]
+        panels = [axes[row][column] for row in range(len(CHART_METRICS))]
         if len(levels) > 1:
-            _lines(summary, probe, kind, throughput, latency)
+            _lines(summary, probe, kind, panels)
         else:
-            _bars(summary, probe, kind, throughput, latency)
+            _bars(summary, probe, kind, panels)
         view = "def" if kind == "sync" else "async def"
-        throughput.set_title(f"{probe}: {view} view (/demo/{kind}/…) — throughput")
-        latency.set_title(f"{probe}: {view} view — p99 latency")
-        throughput.set_ylabel("requests per second")
-        latency.set_ylabel("p99 response time (ms)")
-        for axis in (throughput, latency):
-            axis.grid(True, alpha=0.3)
+        for panel, (_, label, title) in zip(panels, CHART_METRICS, strict=True):
+            panel.set_title(f"{probe}: {view} view (/demo/{kind}/…) — {title}", fontsize=10)
+            panel.set_ylabel(label)
+            panel.grid(True, alpha=0.3)
     if probe == "sleep":
         _littles_law(summary, rows, kinds, axes[0])
-    figure.tight_layout()
+    if len(levels) > 1:
+        # One legend for all the panels, below them, where it hides no line.
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        figure.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
+        figure.tight_layout(rect=(0, 0.05, 1, 1))
+    else:
+        figure.tight_layout()
     name = f"{probe}.png"
     figure.savefig(folder / name, dpi=100)
     plt.close(figure)
     return name
 
 
-def _lines(summary: Summary, probe: str, kind: str, throughput, latency) -> None:
+def _lines(summary: Summary, probe: str, kind: str, panels) -> None:
     for server in summary.servers():
         points = sorted(
             summary.where(probe=probe, view_kind=kind, server=server), key=lambda row: row["users"]
@@ -146,16 +159,15 @@ def _lines(summary: Summary, probe: str, kind: str, throughput, latency) -> None
         users = [row["users"] for row in points]
         style = {"color": COLOURS.get(server), "marker": "o", "label": server}
         style["linestyle"] = "-" if points[0]["interface"] == "asgi" else "--"
-        throughput.plot(users, [row["rps"] for row in points], **style)
-        latency.plot(users, [row["p99_ms"] for row in points], **style)
-    for axis in (throughput, latency):
-        axis.set_xscale("log")
-        axis.set_xlabel("concurrent users")
-        axis.set_yscale("log")
-        axis.legend(fontsize=7)
+        for panel, (column, _, _) in zip(panels, CHART_METRICS, strict=True):
+            panel.plot(users, [row[column] for row in points], **style)
+    for panel in panels:
+        panel.set_xscale("log")
+        panel.set_xlabel("concurrent users")
+        panel.set_yscale("log")
 
 
-def _bars(summary: Summary, probe: str, kind: str, throughput, latency) -> None:
+def _bars(summary: Summary, probe: str, kind: str, panels) -> None:
     points = [
         row
         for server in summary.servers()
@@ -163,12 +175,11 @@ def _bars(summary: Summary, probe: str, kind: str, throughput, latency) -> None:
     ]
     names = [row["server"] for row in points]
     colours = [COLOURS.get(name) for name in names]
-    throughput.bar(names, [row["rps"] for row in points], color=colours)
-    latency.bar(names, [row["p99_ms"] for row in points], color=colours)
-    for axis in (throughput, latency):
-        axis.tick_params(axis="x", rotation=45, labelsize=8)
+    for panel, (column, _, _) in zip(panels, CHART_METRICS, strict=True):
+        panel.bar(names, [row[column] for row in points], color=colours)
+        panel.tick_params(axis="x", rotation=45, labelsize=8)
         if points:
-            axis.set_xlabel(f"{points[0]['users']} concurrent users")
+            panel.set_xlabel(f"{points[0]['users']} concurrent users")
 
 
 def _littles_law(summary: Summary, rows: list[dict], kinds: list[str], throughput_axes) -> None:
@@ -184,21 +195,26 @@ def _littles_law(summary: Summary, rows: list[dict], kinds: list[str], throughpu
             axis.plot(levels, bounds, color="black", linestyle=":", label="users ÷ wait")
         else:
             axis.axhline(levels[0] / wait, color="black", linestyle=":", label="users ÷ wait")
+            axis.legend(fontsize=7)  # bar charts have no figure legend
+        # One line per distinct bound, naming every WSGI server it applies to.
+        bounds: dict[tuple[int, int], list[str]] = defaultdict(list)
         for server in summary.servers():
             row = next((row for row in rows if row["server"] == server and row["threads_per_worker"]), None)
-            if row is None:
-                continue
-            bound = row["workers"] * row["threads_per_worker"] / wait
-            axis.axhline(bound, color=COLOURS.get(server), linestyle=":", linewidth=1)
+            if row is not None:
+                bounds[(row["workers"], row["threads_per_worker"])].append(server)
+        for (workers, threads), servers in bounds.items():
+            bound = workers * threads / wait
+            colour = COLOURS.get(servers[0])
+            axis.axhline(bound, color=colour, linestyle=":", linewidth=1)
             axis.annotate(
-                f"{server}: {row['workers']} workers x {row['threads_per_worker']} ÷ {wait:g} s",
-                xy=(0.01, bound),
+                f"{', '.join(servers)}: {workers} workers x {threads} ÷ {wait:g} s",
+                xy=(0.99, bound),
                 xycoords=("axes fraction", "data"),
                 fontsize=7,
-                color=COLOURS.get(server),
+                color=colour,
+                ha="right",
                 va="bottom",
             )
-        axis.legend(fontsize=7)
 
 
 # Tables ------------------------------------------------------------------------------------------
