@@ -4,7 +4,7 @@ through the ASGI handler, so every probe is checked as a `def` and an `async def
 import threading
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
@@ -24,11 +24,12 @@ def interface(request):
     return request.param
 
 
-async def get(interface: str, path: str):
+def get(interface: str, path: str):
     if interface == "asgi":
-        return await AsyncClient().get(path)
-    # A WSGI server calls Django from a worker thread, never from an event loop.
-    return await sync_to_async(Client().get)(path)
+        # Runs the ASGI handler on an event loop; its sync parts (the ORM included) come back to
+        # this thread, whose database connection pytest-django manages.
+        return async_to_sync(AsyncClient().get)(path)
+    return Client().get(path)
 
 
 def probe_url(kind: str, probe: str) -> str:
@@ -37,8 +38,8 @@ def probe_url(kind: str, probe: str) -> str:
 
 
 @pytest.mark.parametrize(("kind", "probe"), PROBE_ROUTES)
-async def test_probe_names_its_interface_and_view_kind(interface, kind, probe):
-    response = await get(interface, probe_url(kind, probe))
+def test_probe_names_its_interface_and_view_kind(interface, kind, probe):
+    response = get(interface, probe_url(kind, probe))
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -59,51 +60,51 @@ async def test_under_asgi_a_def_view_runs_on_another_thread_than_the_event_loop(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_sleep_waits_at_least_the_milliseconds_asked(interface, kind):
-    body = (await get(interface, f"/demo/{kind}/sleep/?ms=60")).json()
+def test_sleep_waits_at_least_the_milliseconds_asked(interface, kind):
+    body = (get(interface, f"/demo/{kind}/sleep/?ms=60")).json()
 
     assert body["ms"] == 60
     assert body["elapsed_ms"] >= 60
 
 
-async def test_sync_fanout_waits_one_after_another(interface):
-    body = (await get(interface, "/demo/sync/fanout/?n=4&ms=50")).json()
+def test_sync_fanout_waits_one_after_another(interface):
+    body = (get(interface, "/demo/sync/fanout/?n=4&ms=50")).json()
 
     assert body["elapsed_ms"] >= 4 * 50
 
 
-async def test_async_fanout_waits_concurrently(interface):
-    body = (await get(interface, "/demo/async/fanout/?n=5&ms=200")).json()
+def test_async_fanout_waits_concurrently(interface):
+    body = (get(interface, "/demo/async/fanout/?n=5&ms=200")).json()
 
     # Concurrent waits take about 200 ms; one after another they would take 1000 ms.
     assert 200 <= body["elapsed_ms"] < 800
 
 
-async def test_blocking_probe_holds_its_thread_for_the_wait(interface):
-    body = (await get(interface, "/demo/async/blocking/?ms=60")).json()
+def test_blocking_probe_holds_its_thread_for_the_wait(interface):
+    body = (get(interface, "/demo/async/blocking/?ms=60")).json()
 
     assert body["elapsed_ms"] >= 60
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_db_probe_reads_a_few_users(interface, kind):
+def test_db_probe_reads_a_few_users(interface, kind):
     User = get_user_model()
-    await sync_to_async(User.objects.bulk_create)([User(username=f"user{number}") for number in range(12)])
+    User.objects.bulk_create([User(username=f"user{number}") for number in range(12)])
 
-    body = (await get(interface, f"/demo/{kind}/db/")).json()
+    body = (get(interface, f"/demo/{kind}/db/")).json()
 
     assert body["rows"] == DB_PROBE_ROWS
 
 
-async def test_db_probe_answers_on_an_empty_database(interface):
-    body = (await get(interface, "/demo/sync/db/")).json()
+def test_db_probe_answers_on_an_empty_database(interface):
+    body = (get(interface, "/demo/sync/db/")).json()
 
     assert body["rows"] == 0
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_cpu_probe_does_work(interface, kind):
-    body = (await get(interface, f"/demo/{kind}/cpu/?ms=20")).json()
+def test_cpu_probe_does_work(interface, kind):
+    body = (get(interface, f"/demo/{kind}/cpu/?ms=20")).json()
 
     assert body["ms"] == 20
     assert body["rounds"] > 0
@@ -118,7 +119,7 @@ async def test_cpu_probe_does_work(interface, kind):
         ("/demo/async/cpu/", {"ms": 10}),
     ],
 )
-async def test_missing_parameters_take_their_defaults(interface, path, expected, monkeypatch):
+def test_missing_parameters_take_their_defaults(interface, path, expected, monkeypatch):
     # Stand-ins for the waits and the work, so the defaults are checked without waiting for them.
     monkeypatch.setattr("demo.views.time.sleep", lambda seconds: None)
     monkeypatch.setattr("demo.views.burn_cpu", lambda ms: 1)
@@ -128,7 +129,7 @@ async def test_missing_parameters_take_their_defaults(interface, path, expected,
 
     monkeypatch.setattr("demo.views.asyncio.sleep", no_wait)
 
-    body = (await get(interface, path)).json()
+    body = (get(interface, path)).json()
 
     assert {key: body[key] for key in expected} == expected
 
@@ -156,8 +157,8 @@ BAD_QUERIES = [
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize(("probe", "query", "parameter"), BAD_QUERIES)
-async def test_bad_parameter_gets_400_with_a_json_error_naming_it(interface, kind, probe, query, parameter):
-    response = await get(interface, f"/demo/{kind}/{probe}/?{query}")
+def test_bad_parameter_gets_400_with_a_json_error_naming_it(interface, kind, probe, query, parameter):
+    response = get(interface, f"/demo/{kind}/{probe}/?{query}")
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
@@ -166,37 +167,37 @@ async def test_bad_parameter_gets_400_with_a_json_error_naming_it(interface, kin
 
 
 @pytest.mark.parametrize("query", ["ms=-1", f"ms={MAX_WAIT_MS + 1}", "ms=soon"])
-async def test_blocking_probe_rejects_a_bad_wait(interface, query):
-    response = await get(interface, f"/demo/async/blocking/?{query}")
+def test_blocking_probe_rejects_a_bad_wait(interface, query):
+    response = get(interface, f"/demo/async/blocking/?{query}")
 
     assert response.status_code == 400
     assert response.json()["parameter"] == "ms"
 
 
-async def test_fanout_accepts_the_largest_total_wait(interface, monkeypatch):
+def test_fanout_accepts_the_largest_total_wait(interface, monkeypatch):
     monkeypatch.setattr("demo.views.time.sleep", lambda seconds: None)
 
-    response = await get(interface, f"/demo/sync/fanout/?n=50&ms={MAX_WAIT_MS // 50}")
+    response = get(interface, f"/demo/sync/fanout/?n=50&ms={MAX_WAIT_MS // 50}")
 
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/demo/sync/blocking/", "/demo/sync/nope/", "/demo/async/nope/"])
-async def test_unknown_probe_is_404(interface, path):
-    response = await get(interface, path)
+def test_unknown_probe_is_404(interface, path):
+    response = get(interface, path)
 
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_probes_refuse_other_methods_than_get_and_head(kind):
-    response = await sync_to_async(Client().post)(f"/demo/{kind}/hello/")
+def test_probes_refuse_other_methods_than_get_and_head(kind):
+    response = Client().post(f"/demo/{kind}/hello/")
 
     assert response.status_code == 405
 
 
-async def test_index_links_every_probe_both_ways(interface):
-    response = await get(interface, "/demo/")
+def test_index_links_every_probe_both_ways(interface):
+    response = get(interface, "/demo/")
 
     html = response.content.decode()
     assert response.status_code == 200
