@@ -164,7 +164,7 @@ def _check_redis_url(url: str) -> str:
 # channels-redis has two layers. RedisChannelLayer queues each event in Redis until a process
 # takes it; RedisPubSubChannelLayer publishes it to whichever processes are subscribed right now.
 # The chat's fan-out benchmark (docs/chat.md) measured both: Pub/Sub delivered the same messages
-# with half the server CPU and less than half the p99 latency, so it is the default. What Pub/Sub
+# with half the server CPU and a lower p99 latency in every round, so it is the default. What Pub/Sub
 # gives up (no queueing for a process that is briefly cut off) the chat makes up for by storing
 # first and resuming from the database. REDIS_CHANNEL_LAYER picks the other one to compare.
 REDIS_CHANNEL_LAYERS = {
