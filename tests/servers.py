@@ -9,6 +9,7 @@ file that a failing test prints.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -159,6 +160,22 @@ def runserver(env: dict[str, str], log_dir: Path) -> WebServer:
     port = free_port()
     command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     return WebServer("runserver", command, env, log_dir, port)
+
+
+def log_in(session: requests.Session, base_url: str, username: str) -> None:
+    """Log in through the real login form, as a browser does (a demo account from seed_demo). The
+    session lives in the shared database, so its cookie works on every stack that shares it."""
+    from demo.seeding import DEMO_PASSWORD
+
+    login_page = session.get(f"{base_url}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
+    response = session.post(
+        f"{base_url}/accounts/login/",
+        data={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text
 
 
 # Databases --------------------------------------------------------------------------------------

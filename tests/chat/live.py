@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import requests
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from demo.seeding import DEMO_PASSWORD
-from tests.servers import WebServer, base_environment, uvicorn_server
+from tests.servers import WebServer, base_environment, log_in, uvicorn_server
 
 # A frame that is coming arrives in milliseconds; this leaves room for a shared 2-core machine.
 FRAME_TIMEOUT = 5.0
@@ -38,18 +36,9 @@ def start_two_uvicorns(live_database, redis_url: str, log_dir) -> list[WebServer
 
 
 def session_cookie(server: WebServer, username: str) -> str:
-    """Log in through the real login form; the session is in the shared database, so the cookie
-    works on every stack that shares it."""
+    """The session cookie of a real login on `server`, for a WebSocket handshake's headers."""
     session = requests.Session()
-    login_page = session.get(f"{server.url}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
-    response = session.post(
-        f"{server.url}/accounts/login/",
-        data={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text
+    log_in(session, server.url, username)
     return f"sessionid={session.cookies['sessionid']}"
 
 

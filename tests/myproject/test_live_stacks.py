@@ -6,9 +6,8 @@ import time
 import pytest
 import requests
 
-from demo.seeding import DEMO_PASSWORD
 from tests.conftest import start_stacks
-from tests.servers import base_environment, runserver
+from tests.servers import base_environment, log_in, runserver
 
 pytestmark = pytest.mark.live
 
@@ -25,18 +24,6 @@ def interface_named_on_home_page(html: str) -> str:
 def signed_in_user(html: str) -> str | None:
     match = re.search(r'data-testid="username">([^<]+)<', html)
     return match.group(1) if match else None
-
-
-def log_in(session: requests.Session, base_url: str, username: str) -> None:
-    login_page = session.get(f"{base_url}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
-    response = session.post(
-        f"{base_url}/accounts/login/",
-        data={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text
 
 
 @pytest.mark.parametrize("stack", ["wsgi", "asgi"])
