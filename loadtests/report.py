@@ -523,8 +523,8 @@ def write_report(folder: Path) -> Path:
 
 def publish(folder: Path, destination: Path = PUBLISHED) -> Path:
     """Copy a run's report, charts, summary and environment to docs/results/."""
-    if destination.exists():
-        shutil.rmtree(destination)
+    # Replace what an earlier publish wrote; leave anything else in the folder alone.
+    shutil.rmtree(destination / "charts", ignore_errors=True)
     (destination / "charts").mkdir(parents=True)
     for name in ("report.md", "summary.csv", "environment.json"):
         shutil.copy2(folder / name, destination / name)
