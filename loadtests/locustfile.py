@@ -38,14 +38,16 @@ ROUND_TRIP_TIMEOUT_SECONDS = 10.0
 
 @events.init_command_line_parser.add_listener
 def add_probe_arguments(parser) -> None:
-    group = parser.add_argument_group("demo probes and chat (loadtests/locustfile.py)")
-    group.add_argument("--sleep-ms", type=int, default=100, help="sleep and blocking: the wait, in ms")
-    group.add_argument("--fanout-n", type=int, default=5, help="fanout: how many waits")
-    group.add_argument("--fanout-ms", type=int, default=50, help="fanout: each wait, in ms")
-    group.add_argument("--cpu-ms", type=int, default=10, help="cpu: the work, in ms")
-    group.add_argument("--chat-room", default="loadtest", help="chat: the room every ChatUser joins")
-    group.add_argument(
-        "--chat-wait", type=float, default=2.0, help="chat: mean seconds between one user's messages"
+    # Added to the parser itself, not to a group, so that Locust's web UI shows them too.
+    parser.add_argument(
+        "--sleep-ms", type=int, default=100, help="sleep and blocking probes: the wait, in ms"
+    )
+    parser.add_argument("--fanout-n", type=int, default=5, help="fanout probe: how many waits")
+    parser.add_argument("--fanout-ms", type=int, default=50, help="fanout probe: each wait, in ms")
+    parser.add_argument("--cpu-ms", type=int, default=10, help="cpu probe: the work, in ms")
+    parser.add_argument("--chat-room", default="loadtest", help="ChatUser: the room every user joins")
+    parser.add_argument(
+        "--chat-wait", type=float, default=2.0, help="ChatUser: mean seconds between one user's messages"
     )
 
 

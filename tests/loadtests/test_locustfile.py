@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.servers import ROOT
+from tests.servers import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -74,3 +75,34 @@ def test_chat_user_against_the_wsgi_stack_reports_a_failed_connect(live_stacks, 
 
     connect = stats["connect /ws/chat/loadtest/"]
     assert connect["Failure Count"] == connect["Request Count"] == "1"
+
+
+def test_the_web_ui_serves_the_user_classes_and_probe_options(live_stacks, tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--class-picker"]
+    command += ["--web-host", "127.0.0.1", "--web-port", str(port), "--host", live_stacks.asgi.url]
+    with (tmp_path / "locust.log").open("wb") as log:
+        locust = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: web_ui_answers(port), 30, "Locust's web UI")
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=10).text
+    finally:
+        locust.terminate()
+        locust.wait(10)
+
+    for name in (
+        "SyncProbeUser",
+        "AsyncProbeUser",
+        "BlockingNeighbourUser",
+        "ChatUser",
+        "sleep_ms",
+        "chat_room",
+    ):
+        assert name in page, name
+
+
+def web_ui_answers(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
