@@ -19,7 +19,8 @@ from django.http import HttpRequest, JsonResponse
 from myproject.serving import interface_of
 
 # The longest a sleep probe may wait, and the longest the sync fanout may wait in total (n x ms):
-# well under Gunicorn's 30 s worker timeout, which would kill a sync worker mid-request.
+# well under Gunicorn's worker timeout (deploy/start-wsgi.sh), which kills a sync worker that
+# holds one request longer.
 MAX_WAIT_MS = 10_000
 MAX_FANOUT = 50
 # One cpu request may hold a core for at most a second; more would only show a timeout.
