@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, Client
 
 from tests.servers import (
     LiveDatabase,
@@ -91,3 +93,18 @@ def live_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks
     yield stacks
     stacks.wsgi.stop()
     stacks.asgi.stop()
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def interface(request) -> str:
+    """Run the test once through each of Django's handlers."""
+    return request.param
+
+
+def fetch(interface: str, path: str):
+    """GET `path` in process through the WSGI handler (the test Client) or the ASGI handler
+    (AsyncClient, on an event loop of its own; its sync parts, the ORM included, come back to this
+    thread, whose database connection pytest-django manages)."""
+    if interface == "asgi":
+        return async_to_sync(AsyncClient().get)(path)
+    return Client().get(path)

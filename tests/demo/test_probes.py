@@ -4,11 +4,11 @@ through the ASGI handler, so every probe is checked as a `def` and an `async def
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
 from demo.probes import DB_PROBE_ROWS, MAX_CPU_MS, MAX_WAIT_MS
+from tests.conftest import fetch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,19 +19,6 @@ PROBE_ROUTES = [
 ]
 
 
-@pytest.fixture(params=["wsgi", "asgi"])
-def interface(request):
-    return request.param
-
-
-def get(interface: str, path: str):
-    if interface == "asgi":
-        # Runs the ASGI handler on an event loop; its sync parts (the ORM included) come back to
-        # this thread, whose database connection pytest-django manages.
-        return async_to_sync(AsyncClient().get)(path)
-    return Client().get(path)
-
-
 def probe_url(kind: str, probe: str) -> str:
     name, _, query = probe.partition("?")
     return f"/demo/{kind}/{name}/" + (f"?{query}" if query else "")
@@ -39,7 +26,7 @@ def probe_url(kind: str, probe: str) -> str:
 
 @pytest.mark.parametrize(("kind", "probe"), PROBE_ROUTES)
 def test_probe_names_its_interface_and_view_kind(interface, kind, probe):
-    response = get(interface, probe_url(kind, probe))
+    response = fetch(interface, probe_url(kind, probe))
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -61,27 +48,27 @@ async def test_under_asgi_a_def_view_runs_on_another_thread_than_the_event_loop(
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_sleep_waits_at_least_the_milliseconds_asked(interface, kind):
-    body = (get(interface, f"/demo/{kind}/sleep/?ms=60")).json()
+    body = (fetch(interface, f"/demo/{kind}/sleep/?ms=60")).json()
 
     assert body["ms"] == 60
     assert body["elapsed_ms"] >= 60
 
 
 def test_sync_fanout_waits_one_after_another(interface):
-    body = (get(interface, "/demo/sync/fanout/?n=4&ms=50")).json()
+    body = (fetch(interface, "/demo/sync/fanout/?n=4&ms=50")).json()
 
     assert body["elapsed_ms"] >= 4 * 50
 
 
 def test_async_fanout_waits_concurrently(interface):
-    body = (get(interface, "/demo/async/fanout/?n=5&ms=200")).json()
+    body = (fetch(interface, "/demo/async/fanout/?n=5&ms=200")).json()
 
     # Concurrent waits take about 200 ms; one after another they would take 1000 ms.
     assert 200 <= body["elapsed_ms"] < 800
 
 
 def test_blocking_probe_holds_its_thread_for_the_wait(interface):
-    body = (get(interface, "/demo/async/blocking/?ms=60")).json()
+    body = (fetch(interface, "/demo/async/blocking/?ms=60")).json()
 
     assert body["elapsed_ms"] >= 60
 
@@ -91,20 +78,20 @@ def test_db_probe_reads_a_few_users(interface, kind):
     User = get_user_model()
     User.objects.bulk_create([User(username=f"user{number}") for number in range(12)])
 
-    body = (get(interface, f"/demo/{kind}/db/")).json()
+    body = (fetch(interface, f"/demo/{kind}/db/")).json()
 
     assert body["rows"] == DB_PROBE_ROWS
 
 
 def test_db_probe_answers_on_an_empty_database(interface):
-    body = (get(interface, "/demo/sync/db/")).json()
+    body = (fetch(interface, "/demo/sync/db/")).json()
 
     assert body["rows"] == 0
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_cpu_probe_does_work(interface, kind):
-    body = (get(interface, f"/demo/{kind}/cpu/?ms=20")).json()
+    body = (fetch(interface, f"/demo/{kind}/cpu/?ms=20")).json()
 
     assert body["ms"] == 20
     assert body["rounds"] > 0
@@ -129,7 +116,7 @@ def test_missing_parameters_take_their_defaults(interface, path, expected, monke
 
     monkeypatch.setattr("demo.views.asyncio.sleep", no_wait)
 
-    body = (get(interface, path)).json()
+    body = (fetch(interface, path)).json()
 
     assert {key: body[key] for key in expected} == expected
 
@@ -158,7 +145,7 @@ BAD_QUERIES = [
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize(("probe", "query", "parameter"), BAD_QUERIES)
 def test_bad_parameter_gets_400_with_a_json_error_naming_it(interface, kind, probe, query, parameter):
-    response = get(interface, f"/demo/{kind}/{probe}/?{query}")
+    response = fetch(interface, f"/demo/{kind}/{probe}/?{query}")
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
@@ -168,7 +155,7 @@ def test_bad_parameter_gets_400_with_a_json_error_naming_it(interface, kind, pro
 
 @pytest.mark.parametrize("query", ["ms=-1", f"ms={MAX_WAIT_MS + 1}", "ms=soon"])
 def test_blocking_probe_rejects_a_bad_wait(interface, query):
-    response = get(interface, f"/demo/async/blocking/?{query}")
+    response = fetch(interface, f"/demo/async/blocking/?{query}")
 
     assert response.status_code == 400
     assert response.json()["parameter"] == "ms"
@@ -177,14 +164,14 @@ def test_blocking_probe_rejects_a_bad_wait(interface, query):
 def test_fanout_accepts_the_largest_total_wait(interface, monkeypatch):
     monkeypatch.setattr("demo.views.time.sleep", lambda seconds: None)
 
-    response = get(interface, f"/demo/sync/fanout/?n=50&ms={MAX_WAIT_MS // 50}")
+    response = fetch(interface, f"/demo/sync/fanout/?n=50&ms={MAX_WAIT_MS // 50}")
 
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/demo/sync/blocking/", "/demo/sync/nope/", "/demo/async/nope/"])
 def test_unknown_probe_is_404(interface, path):
-    response = get(interface, path)
+    response = fetch(interface, path)
 
     assert response.status_code == 404
 
@@ -197,7 +184,7 @@ def test_probes_refuse_other_methods_than_get_and_head(kind):
 
 
 def test_index_links_every_probe_both_ways(interface):
-    response = get(interface, "/demo/")
+    response = fetch(interface, "/demo/")
 
     html = response.content.decode()
     assert response.status_code == 200

@@ -2,30 +2,17 @@
 handler and AsyncClient through the ASGI handler, so each behaviour is checked on both."""
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
-from django.test import AsyncClient, Client, override_settings
+from django.test import Client, override_settings
 
+from tests.conftest import fetch
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(params=["wsgi", "asgi"])
-def interface(request):
-    return request.param
-
-
-def get(interface: str, path: str):
-    if interface == "asgi":
-        # Runs the ASGI handler on an event loop; its sync parts come back to this thread, whose
-        # database connection pytest-django manages.
-        return async_to_sync(AsyncClient().get)(path)
-    return Client().get(path)
-
-
 def test_healthz_says_ok(interface):
-    response = get(interface, "/healthz")
+    response = fetch(interface, "/healthz")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -33,19 +20,19 @@ def test_healthz_says_ok(interface):
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/readyz", "/no-such-page/", "/static/css/site.css"])
 def test_every_response_names_the_interface_that_served_it(interface, path):
-    response = get(interface, path)
+    response = fetch(interface, path)
 
     assert response["X-Interface"] == interface
 
 
 def test_home_page_names_the_interface(interface):
-    response = get(interface, "/")
+    response = fetch(interface, "/")
 
     assert f'data-testid="interface">{interface.upper()}<' in response.content.decode()
 
 
 def test_readyz_is_ok_with_a_working_database_and_channel_layer(interface):
-    response = get(interface, "/readyz")
+    response = fetch(interface, "/readyz")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "channel_layer": "ok"}}
@@ -57,7 +44,7 @@ def test_readyz_is_503_naming_the_channel_layer_when_redis_is_unreachable(interf
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [nobody_listens]}}
     }
     with override_settings(CHANNEL_LAYERS=layers):
-        response = get(interface, "/readyz")
+        response = fetch(interface, "/readyz")
 
     assert response.status_code == 503
     body = response.json()
