@@ -23,8 +23,6 @@ import json
 import os
 import platform
 import resource
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,20 +32,29 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-import psutil
 import requests
 from websockets.asyncio.client import ClientConnection, connect
 
-ROOT = Path(__file__).resolve().parent.parent
+from loadtests.servers import tree_cpu_seconds
+from tests.servers import (
+    ROOT,
+    ManagedProcess,
+    RedisServer,
+    WebServer,
+    base_environment,
+    log_in,
+    manage,
+    uvicorn_server,
+)
+
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "loadtests" / "results"
 LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
-SENDER = "bench-sender"
-SENDER_PASSWORD = "bench-sender-password"
+# A demo account (seed_demo): only signed-in users may send.
+SENDER = "alice"
 # Handshakes opened at once while the readers join: enough to fill a room quickly, few enough not
 # to measure a connection storm instead of the fan-out.
 CONNECT_CONCURRENCY = 50
-START_TIMEOUT_SECONDS = 30.0
 # After the last send, how long the stragglers get before they count as missing.
 DRAIN_SECONDS = 10.0
 
@@ -78,128 +85,30 @@ class Run:
         return self.expected_deliveries - self.deliveries
 
 
-# Processes --------------------------------------------------------------------------------------
+# Processes: the same start scripts and helpers as the tests (tests/servers.py) ------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def cpu_seconds(process: ManagedProcess) -> float:
+    return tree_cpu_seconds(process.process.pid)
 
 
-def environment(**overrides: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DJANGO_SECRET_KEY", "chat-fanout-benchmark-only")
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(overrides)
-    return env
-
-
-class Process:
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path):
-        self.name = name
-        with (log_dir / f"{name}.log").open("ab") as log:
-            self.popen = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def cpu_seconds(self) -> float:
-        try:
-            root = psutil.Process(self.popen.pid)
-            processes = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
-        total = 0.0
-        for process in processes:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = process.cpu_times()
-                total += times.user + times.system
-        return total
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(15)
-
-
-def wait_until(condition, what: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def healthy(url: str) -> bool:
+def start_uvicorns(env: dict[str, str], log_dir: Path) -> list[WebServer]:
+    """Two ASGI processes, one worker each, sharing one Redis: the fan-out crosses processes."""
+    servers = []
     try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def start_redis(log_dir: Path) -> tuple[Process, str]:
-    port = free_port()
-    redis = Process(
-        "redis",
-        [str(ROOT / "deploy" / "start-redis.sh")],
-        environment(EMBEDDED_REDIS_PORT=str(port)),
-        log_dir,
-    )
-
-    def answers() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    wait_until(answers, "Redis")
-    return redis, f"redis://127.0.0.1:{port}/0"
-
-
-def prepare_database(env: dict[str, str]) -> None:
-    def manage(*arguments: str) -> None:
-        subprocess.run(
-            [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-
-    manage("migrate", "--noinput")
-    create_sender = (
-        "from django.contrib.auth import get_user_model; "
-        f"user, _ = get_user_model().objects.get_or_create(username={SENDER!r}); "
-        f"user.set_password({SENDER_PASSWORD!r}); user.save()"
-    )
-    manage("shell", "-c", create_sender)
-
-
-def start_uvicorn(number: int, env: dict[str, str], log_dir: Path) -> tuple[Process, str]:
-    port = free_port()
-    env = {**env, "ASGI_PORT": str(port), "WEB_CONCURRENCY": "1"}
-    server = Process(f"uvicorn-{number}", [str(ROOT / "deploy" / "start-asgi.sh")], env, log_dir)
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: healthy(url), f"Uvicorn on port {port}")
-    return server, url
+        for _ in range(2):
+            servers.append(uvicorn_server(env, log_dir, workers=1))
+            servers[-1].start()
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
 
 
 def sender_cookie(url: str) -> str:
     session = requests.Session()
-    page = session.get(f"{url}/accounts/login/", timeout=10).text
-    token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
-    response = session.post(
-        f"{url}/accounts/login/",
-        data={"username": SENDER, "password": SENDER_PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=10,
-    )
-    response.raise_for_status()
+    log_in(session, url, SENDER)
     return f"sessionid={session.cookies['sessionid']}"
 
 
@@ -278,7 +187,9 @@ async def count_refusals(sender: ClientConnection, run: Run) -> None:
                 run.rate_limited += frame.get("code") == "rate_limited"
 
 
-async def measure(run: Run, urls: list[str], cookie: str, servers: list[Process], redis: Process) -> Run:
+async def measure(
+    run: Run, urls: list[str], cookie: str, servers: list[WebServer], redis: RedisServer
+) -> Run:
     room = f"fanout-{uuid.uuid4().hex[:8]}"
     semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
@@ -295,7 +206,7 @@ async def measure(run: Run, urls: list[str], cookie: str, servers: list[Process]
     deliveries = Deliveries()
     reading = [asyncio.create_task(read_deliveries(each, deliveries)) for each in readers]
     refusals = asyncio.create_task(count_refusals(sender, run))
-    cpu_before = [server.cpu_seconds() for server in servers], redis.cpu_seconds(), time.process_time()
+    cpu_before = [cpu_seconds(server) for server in servers], cpu_seconds(redis), time.process_time()
     started = time.perf_counter()
 
     await send_at_rate(sender, run, deliveries.sent_at)
@@ -308,10 +219,10 @@ async def measure(run: Run, urls: list[str], cookie: str, servers: list[Process]
 
     servers_before, redis_before, client_before = cpu_before
     server_cpu_seconds = [
-        server.cpu_seconds() - before for server, before in zip(servers, servers_before, strict=True)
+        cpu_seconds(server) - before for server, before in zip(servers, servers_before, strict=True)
     ]
     run.server_cpu_percent = [round(100 * seconds / elapsed, 1) for seconds in server_cpu_seconds]
-    run.redis_cpu_percent = round(100 * (redis.cpu_seconds() - redis_before) / elapsed, 1)
+    run.redis_cpu_percent = round(100 * (cpu_seconds(redis) - redis_before) / elapsed, 1)
     run.load_generator_cpu_percent = round(100 * (time.process_time() - client_before) / elapsed, 1)
     run.deliveries = len(latencies)
     run.server_cpu_us_per_delivery = round(1e6 * sum(server_cpu_seconds) / max(run.deliveries, 1), 1)
@@ -375,15 +286,11 @@ def print_run(run: Run) -> None:
     )
 
 
-def run_layer(layer: str, options, env: dict[str, str], redis: Process, results_dir: Path) -> list[Run]:
-    servers: list[Process] = []
+def run_layer(layer: str, options, env: dict[str, str], redis: RedisServer, results_dir: Path) -> list[Run]:
+    servers = start_uvicorns({**env, "REDIS_CHANNEL_LAYER": layer}, results_dir)
     runs = []
     try:
-        urls = []
-        for number in (1, 2):
-            server, url = start_uvicorn(number, {**env, "REDIS_CHANNEL_LAYER": layer}, results_dir)
-            servers.append(server)
-            urls.append(url)
+        urls = [server.url for server in servers]
         cookie = sender_cookie(urls[0])
         for clients in options.clients:
             run = Run(layer=layer, clients=clients, rate=options.rate, duration=options.duration)
@@ -438,12 +345,14 @@ def main() -> None:
         f"Two Uvicorn processes, one Redis, one sender at {options.rate:g} msg/s for {options.duration:g} s\n"
     )
 
-    redis, redis_url = start_redis(results_dir)
-    env = environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis_url)
+    redis = RedisServer(results_dir)
+    redis.start()
+    env = base_environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis.url)
     env.pop("DJANGO_DEBUG", None)
     runs: list[Run] = []
     try:
-        prepare_database(env)
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo", "--size", "0")
         # Rounds alternate the layers, so that a noisy neighbour on a shared machine hits both.
         for _round in range(options.repeat):
             for layer in options.layers:
