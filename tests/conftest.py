@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite. Real servers come from tests/servers.py."""
+"""Fixtures shared by the whole suite. Real servers come from the toolkit in stacks/."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from tests.servers import (
-    LiveDatabase,
-    RedisServer,
-    WebServer,
-    base_environment,
-    gunicorn_server,
-    uvicorn_server,
-)
+from stacks.database import LiveDatabase
+from stacks.environment import base_environment
+from stacks.redis_server import RedisServer, redis_url
+from stacks.web import WebServer, gunicorn_server, uvicorn_server
 
 # Under CI every test must run: a missing browser or service is a failure, not a skip.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -49,13 +45,8 @@ def live_database(tmp_path_factory) -> Iterator[LiveDatabase]:
 @pytest.fixture(scope="session")
 def shared_redis_url(server_logs) -> Iterator[str]:
     """REDIS_URL when the run was given one (CI's second pass), else an embedded Redis."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    redis = RedisServer(server_logs)
-    redis.start()
-    yield redis.url
-    redis.stop()
+    with redis_url(server_logs) as url:
+        yield url
 
 
 @pytest.fixture

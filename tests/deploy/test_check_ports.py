@@ -2,7 +2,7 @@ import socket
 import subprocess
 import sys
 
-from tests.servers import ROOT, free_port
+from stacks.processes import ROOT, free_port
 
 
 def check_ports(*arguments: str) -> subprocess.CompletedProcess:

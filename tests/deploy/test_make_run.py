@@ -10,7 +10,8 @@ import time
 import pytest
 import requests
 
-from tests.servers import ROOT, base_environment, free_port, wait_until
+from stacks.environment import base_environment
+from stacks.processes import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.live
 

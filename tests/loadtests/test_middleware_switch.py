@@ -4,7 +4,8 @@ import json
 import subprocess
 import sys
 
-from tests.servers import ROOT, base_environment
+from stacks.environment import base_environment
+from stacks.processes import ROOT
 
 PRINT_MIDDLEWARE = """
 import json, django

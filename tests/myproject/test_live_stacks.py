@@ -6,8 +6,10 @@ import time
 import pytest
 import requests
 
+from stacks.environment import base_environment
+from stacks.login import log_in
+from stacks.web import runserver
 from tests.conftest import start_stacks
-from tests.servers import base_environment, log_in, runserver
 
 pytestmark = pytest.mark.live
 
