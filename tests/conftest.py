@@ -29,6 +29,25 @@ def skip_unless(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Fixtures that start a process (a server, Redis, `manage.py`): a test that uses one is live.
+PROCESS_FIXTURES = {
+    "server_logs",
+    "live_database",
+    "shared_redis_url",
+    "redis_server",
+    "live_stacks",
+    "two_uvicorns",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `live` every test that starts a process through a fixture, so that `make test-fast`
+    (-m "not live") never starts one, whoever wrote the test."""
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
+
+
 @pytest.fixture(scope="session")
 def server_logs(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("server-logs")
@@ -96,6 +115,9 @@ def fetch(interface: str, path: str):
     """GET `path` in process through the WSGI handler (the test Client) or the ASGI handler
     (AsyncClient, on an event loop of its own; its sync parts, the ORM included, come back to this
     thread, whose database connection pytest-django manages)."""
-    if interface == "asgi":
-        return async_to_sync(AsyncClient().get)(path)
-    return Client().get(path)
+    response = async_to_sync(AsyncClient().get)(path) if interface == "asgi" else Client().get(path)
+    if response.streaming:
+        # A file response (a static file) holds its file open until it is read to the end, as a
+        # server reads it; the headers are what the tests look at.
+        b"".join(response.streaming_content)
+    return response

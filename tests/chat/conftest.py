@@ -21,7 +21,13 @@ __all__ = ["FRAME_TIMEOUT"]  # the chat tests' one frame wait, imported from her
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 
 
-@pytest.fixture(params=["InMemoryChannelLayer", *REDIS_CHANNEL_LAYERS])
+@pytest.fixture(
+    params=[
+        "InMemoryChannelLayer",
+        # A Redis layer needs a Redis process: the test is live.
+        *(pytest.param(name, marks=pytest.mark.live) for name in REDIS_CHANNEL_LAYERS),
+    ]
+)
 def layer(request, settings) -> str:
     """Run the test on the in-memory layer (runserver, unit tests) and on each real Redis layer
     the servers can run, with presence in that Redis too."""

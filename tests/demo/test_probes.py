@@ -86,6 +86,7 @@ async def get(path: str) -> dict:
     await communicator.send_input({"type": "http.request", "body": b""})
     start = await communicator.receive_output(timeout=10)
     await communicator.receive_output(timeout=10)  # the body
+    await communicator.wait(timeout=10)  # the handler closes what it opened for the request
     return start
 
 

@@ -4,8 +4,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from stacks.environment import base_environment
 from stacks.processes import ROOT
+
+# Each case runs a child Python, as a server process would start.
+pytestmark = pytest.mark.live
 
 PRINT_MIDDLEWARE = """
 import json, django

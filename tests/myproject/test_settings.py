@@ -11,6 +11,9 @@ import pytest
 from stacks.environment import base_environment
 from stacks.processes import ROOT
 
+# Each case runs a child Python, as a server process would start.
+pytestmark = pytest.mark.live
+
 PRINT_SETTINGS = """
 import json, django
 from django.conf import settings
