@@ -1,4 +1,4 @@
-"""The chat's WebSocket consumer: /ws/chat/<room>/ (../shared/CONTRACT.md, docs/chat.md).
+"""The chat's WebSocket consumer: /ws/chat/<room>/ (docs/protocol.md, docs/chat.md).
 
 Only the ASGI stack runs this: one instance per connection, all of them on the server process's
 event loop, which is how one process holds thousands of open sockets. A WSGI worker could not: it

@@ -8,7 +8,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
-# --asgi-lifespan off: Django's ASGI handler does not implement the lifespan protocol.
+# --asgi-lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which
+# has no `lifespan` route and raises on that scope, so the worker is told not to send it.
 exec gunicorn myproject.asgi:application \
     --bind "${HOST:-127.0.0.1}:${ASGI_PORT:-8002}" \
     --workers "$workers" \

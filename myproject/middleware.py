@@ -4,7 +4,7 @@ from myproject.serving import interface_of
 
 
 class InterfaceHeaderMiddleware:
-    """Adds `X-Interface: wsgi|asgi` to every response (see ../shared/CONTRACT.md).
+    """Adds `X-Interface: wsgi|asgi` to every response (see docs/protocol.md).
 
     It is both sync- and async-capable: Django calls it in the mode of the handler it sits in, so
     under ASGI it runs on the event loop instead of costing a hop to a worker thread and back, as a

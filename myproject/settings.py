@@ -1,5 +1,5 @@
 """Settings for the project: every value that varies between machines comes from the environment,
-read here and nowhere else (see ../shared/CONTRACT.md, "Configuration").
+read here and nowhere else (see docs/protocol.md, "Configuration").
 
 Development gets safe defaults; a production start (debug off) refuses to run without what it needs.
 """
@@ -220,7 +220,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# nginx terminates TLS in front of both stacks and says so in this header.
+# nginx (compose) sends in this header the scheme it was reached by: "http" as shipped, since its
+# config listens on plain HTTP; give it a TLS listener and Django treats those requests as secure.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LANGUAGE_CODE = "en-us"

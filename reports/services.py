@@ -39,7 +39,7 @@ class Publishing:
 
 
 def publication_frame(publication: Publication) -> dict[str, Any]:
-    """The `report.published` frame of ../shared/CONTRACT.md, also the channel-layer message: its
+    """The `report.published` frame of docs/protocol.md, also the channel-layer message: its
     "type" routes it to NotificationsConsumer.report_published."""
     return {
         "type": "report.published",
