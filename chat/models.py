@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-# The protocol's room names (docs/protocol.md): URL-safe, so a name is its own slug.
+# The contract's room names (docs/protocol.md): URL-safe, so a name is its own slug.
 ROOM_NAME_PATTERN = r"[A-Za-z0-9_-]{1,50}"
 MESSAGE_MAX_LENGTH = 2000
 CLIENT_ID_MAX_LENGTH = 64
@@ -18,7 +18,7 @@ class Room(models.Model):
         validators=[RegexValidator(rf"^{ROOM_NAME_PATTERN}\Z", "Room names are 1-50 of A-Z a-z 0-9 _ -.")],
     )
     created = models.DateTimeField(default=timezone.now)
-    # Kept up to date under the room's row lock by chat.store.post_message: the lobby lists
+    # Kept up to date under the room's row lock by chat.services.message_post: the lobby lists
     # rooms without counting rows, and each broadcast names the message before it (see consumers).
     message_count = models.PositiveIntegerField(default=0, editable=False)
     last_message_id = models.BigIntegerField(null=True, blank=True, editable=False)

@@ -1,4 +1,4 @@
-"""The frames of /ws/chat/<room>/ (docs/protocol.md): reading what a client sends, and the
+"""The frames of /ws/chat/<room>/ (../shared/CONTRACT.md): reading what a client sends, and the
 shapes of what the server answers. Pure functions, no I/O, so every bad input is easy to test."""
 
 import json
