@@ -66,7 +66,8 @@ class Variant:
     """A named way of starting the servers: environment overrides, and the probes worth repeating.
 
     Each variant costs a restart of every server it applies to, so it runs only the probes that
-    answer its question, at one concurrency level, set against the same probe in `default`.
+    answer its question, at one concurrency level; the report sets each of its runs against the
+    same run in another variant (`no-middleware` against `default`, `async-native` against `stock`).
     """
 
     name: str  # the `variant` column of summary.csv
@@ -79,8 +80,9 @@ class Variant:
         return server.interface in self.interfaces
 
 
-# What a variant is set against `default` on: the smallest request, where the stack around the view
-# is most of the cost, and many waiting requests, where that cost caps what an event loop serves.
+# What the variants are compared on: the smallest request, where the stack around the view is most
+# of the cost, and many waiting requests, where that cost caps what an event loop serves (async and
+# ASGI only: on a WSGI server the threads cap the waiting requests whatever the stack costs).
 VARIANT_PROBES = (
     replace(HELLO, levels=(20,), quick_levels=(20,)),
     replace(SLEEP, levels=(200,), quick_levels=(50,), view_kinds=("async",), interfaces=("asgi",)),
