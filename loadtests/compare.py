@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +47,7 @@ from loadtests.plan import (
 from loadtests.progress import Progress
 from loadtests.report import write_report
 from loadtests.results_csv import ResultRow, summary_row, write_summary
-from loadtests.servers import ROOT, RunningServer, server_configs
+from loadtests.servers import ROOT, RunningServer, ServerConfig, server_configs
 from loadtests.shared_services import EmbeddedRedis, base_environment, free_port, prepare_database
 
 RESULTS = ROOT / "loadtests" / "results"
@@ -59,7 +59,24 @@ def parse_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class Options:
+    """The command line, checked, with the defaults of the mode (full or quick) filled in."""
+
+    quick: bool
+    servers: list[str]
+    probes: list[str]
+    variants: list[str]
+    users: list[int] | None  # None: each probe's own levels
+    duration: int
+    workers: int | None  # None: 2 x server cores + 1
+    threads: int
+    database_url: str | None
+    redis_url: str | None
+    output: Path | None
+
+
+def parse_arguments(argv: list[str] | None) -> Options:
     configs = server_configs(threads=4)
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.compare",
@@ -86,39 +103,52 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="a migrated database to use (default: a fresh SQLite file)")
     parser.add_argument("--redis-url", help="Redis for the channel layer (default: an embedded Redis)")
     parser.add_argument("--output", type=Path, help="results folder (default loadtests/results/<timestamp>)")
-    options = parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
 
-    options.servers = options.servers or (QUICK_SERVERS if options.quick else list(configs))
-    options.probes = options.probes or (QUICK_PROBES if options.quick else list(PROBES))
-    options.variants = options.variants or (QUICK_VARIANTS if options.quick else list(VARIANTS))
+    quick: bool = arguments.quick
+    servers: list[str] = arguments.servers or (QUICK_SERVERS if quick else list(configs))
+    probes: list[str] = arguments.probes or (QUICK_PROBES if quick else list(PROBES))
+    variants: list[str] = arguments.variants or (QUICK_VARIANTS if quick else list(VARIANTS))
     unknown = (
-        [name for name in options.servers if name not in configs]
-        + [name for name in options.probes if name not in PROBES]
-        + [name for name in options.variants if name not in VARIANTS]
+        [name for name in servers if name not in configs]
+        + [name for name in probes if name not in PROBES]
+        + [name for name in variants if name not in VARIANTS]
     )
     if unknown:
         parser.error(f"unknown server, probe or variant: {', '.join(unknown)}")
     try:
-        options.users = [int(level) for level in options.users] if options.users else None
+        users = [int(level) for level in arguments.users] if arguments.users else None
     except ValueError:
         parser.error("--users takes whole numbers, like 1,10,100")
-    if options.users and min(options.users) < 1:
+    if users and min(users) < 1:
         parser.error("--users must be 1 or more")
-    if options.duration is None:
-        options.duration = 2 if options.quick else 5
-    if options.duration < 1:
+    duration: int = arguments.duration if arguments.duration is not None else (2 if quick else 5)
+    if duration < 1:
         parser.error("--duration must be 1 or more")
-    if options.threads < 1:
+    if arguments.threads < 1:
         parser.error("--threads must be 1 or more")
-    if options.workers is not None and options.workers < 1:
+    if arguments.workers is not None and arguments.workers < 1:
         parser.error("--workers must be 1 or more")
-    return options
+    return Options(
+        quick=quick,
+        servers=servers,
+        probes=probes,
+        variants=variants,
+        users=users,
+        duration=duration,
+        workers=arguments.workers,
+        threads=arguments.threads,
+        database_url=arguments.database_url,
+        redis_url=arguments.redis_url,
+        output=arguments.output,
+    )
 
 
 def measure_session(
     session: Session,
     env: dict[str, str],
-    options: argparse.Namespace,
+    workers: int,
+    duration: int,
     cores: tuple[Cores, Cores],
     output: Path,
     progress: Progress,
@@ -133,7 +163,7 @@ def measure_session(
     try:
         server.wait_until_ready()
         warm_up_paths = sorted({run.probe.url(run.view_kind) for run in session.runs})
-        server.warm_up(warm_up_paths, rounds=2 * options.workers)
+        server.warm_up(warm_up_paths, rounds=2 * workers)
         for run in session.runs:
             progress.show(
                 f"{config.name} ({variant.name}): {run.view_kind} {run.probe.key}, {run.users} users"
@@ -142,12 +172,12 @@ def measure_session(
             measured = measure(
                 run,
                 server,
-                options.duration,
+                duration,
                 server_cores or set(os.sched_getaffinity(0)),
                 locust_cores,
                 output / "locust",
             )
-            rows.append(summary_row(run, measured, options.workers))
+            rows.append(summary_row(run, measured, workers))
             server.drain()
             progress.run_finished(time.monotonic() - started)
     finally:
@@ -156,10 +186,14 @@ def measure_session(
     return rows
 
 
+def server_facts(config: ServerConfig) -> dict[str, object]:
+    return {**asdict(config), "command": " ".join(Path(part).name for part in config.command)}
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_arguments(argv)
     server_cores, locust_cores = split_cores()
-    options.workers = options.workers or 2 * len(server_cores or os.sched_getaffinity(0)) + 1
+    workers = options.workers or 2 * len(server_cores or os.sched_getaffinity(0)) + 1
     configs = server_configs(options.threads)
     variants = [VARIANTS[name] for name in options.variants]
     runs = plan(
@@ -173,14 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(runs)} runs on {len(sessions)} server starts; results in {output}", file=sys.stderr)
 
     redis = None if options.redis_url else EmbeddedRedis(output / "logs" / "redis.log")
+    redis_url = redis.url if redis else str(options.redis_url)
     rows: list[ResultRow] = []
     try:
-        env = base_environment(database_url, redis.url if redis else options.redis_url)
-        env["WEB_CONCURRENCY"] = str(options.workers)
+        env = base_environment(database_url, redis_url)
+        env["WEB_CONCURRENCY"] = str(workers)
         prepare_database(env, output / "logs" / "setup.log")
         facts = environment_facts(
             quick=options.quick,
-            workers=options.workers,
+            workers=workers,
             threads=options.threads,
             duration=options.duration,
             server_cores=server_cores,
@@ -190,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         progress = Progress(len(runs), len(sessions), options.duration)
         for session in sessions:
-            rows += measure_session(session, env, options, (server_cores, locust_cores), output, progress)
+            cores = (server_cores, locust_cores)
+            rows += measure_session(session, env, workers, options.duration, cores, output, progress)
         progress.close()
     finally:
         if redis is not None:
@@ -199,13 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     facts["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     facts["machine"]["load_average_at_end"] = load_average()
-    facts["servers"] = {
-        name: {
-            **asdict(configs[name]),
-            "command": " ".join(Path(part).name for part in configs[name].command),
-        }
-        for name in options.servers
-    }
+    facts["servers"] = {name: server_facts(configs[name]) for name in options.servers}
     (output / "environment.json").write_text(json.dumps(facts, indent=2) + "\n")
     report = write_report(output)
     failures = sum(row.failures for row in rows)
