@@ -101,7 +101,7 @@ bench-reports: bench-bridge bench-csv bench-report-page ## Reports: all three be
 .PHONY: compare compare-quick
 COMPARE_ARGS ?=
 
-compare: install-dev ## Every server x every probe and variant under Locust, with a report (about 30 min)
+compare: install-dev ## Every server x every probe and variant under Locust, with a report (about 35 min)
 	$(BIN)/python -m loadtests.compare $(COMPARE_ARGS)
 
 compare-quick: install-dev ## The same, two servers and two probes, short runs (about a minute)

@@ -7,7 +7,7 @@ pinned to separate cores; the CPU each used is recorded. Everything lands in
 loadtests/results/<timestamp>/: summary.csv, Locust's own CSV and HTML per run, environment.json,
 the server logs, and report.md with its charts (loadtests/report.py).
 
-    python -m loadtests.compare            # the full run (about 30 minutes on 2 cores)
+    python -m loadtests.compare            # the full run (about 35 minutes on 2 cores)
     python -m loadtests.compare --quick    # two servers, two probes, short runs (about a minute)
     python -m loadtests.compare --servers uvicorn,gunicorn-sync --probes sleep --users 10,100
     python -m loadtests.compare --servers uvicorn --variants stock,async-native
@@ -156,8 +156,9 @@ def measure_session(
     """Start one server in one variant, warm it up, measure its runs, stop it."""
     server_cores, locust_cores = cores
     config, variant = session.server, session.variant
-    progress.show(f"starting {config.name} ({variant.name})")
-    log = output / "logs" / f"{config.name}-{variant.name}.log"
+    name = variant.name if session.round == 1 else f"{variant.name}, round {session.round}"
+    progress.show(f"starting {config.name} ({name})")
+    log = output / "logs" / f"{config.name}-{variant.name}-{session.round}.log"
     server = RunningServer(config, {**env, **variant.env}, free_port(), server_cores, log)
     rows = []
     try:
@@ -165,9 +166,7 @@ def measure_session(
         warm_up_paths = sorted({run.probe.url(run.view_kind) for run in session.runs})
         server.warm_up(warm_up_paths, rounds=2 * workers)
         for run in session.runs:
-            progress.show(
-                f"{config.name} ({variant.name}): {run.view_kind} {run.probe.key}, {run.users} users"
-            )
+            progress.show(f"{config.name} ({name}): {run.view_kind} {run.probe.key}, {run.users} users")
             started = time.monotonic()
             measured = measure(
                 run,

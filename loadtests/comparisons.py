@@ -103,15 +103,16 @@ def _blocking_lines(summary: Summary, server: str) -> list[str]:
 
 
 def paired_rows(before: Summary, after: Summary) -> list[tuple[ResultRow, ResultRow]]:
-    """Each run of `after` with the run of `before` on the same server, probe, view and users."""
+    """Each run of `after` with the run of `before` on the same server, probe, view, users and round."""
     pairs = []
     for probe in after.probes():
         for server in after.servers():
             for kind in ("sync", "async"):
-                for row in sorted(
-                    after.where(probe=probe, server=server, view_kind=kind), key=lambda r: r.users
-                ):
-                    base = before.one(probe=probe, server=server, view_kind=kind, users=row.users)
+                rows = after.where(probe=probe, server=server, view_kind=kind)
+                for row in sorted(rows, key=lambda r: (r.users, r.round)):
+                    base = before.one(
+                        probe=probe, server=server, view_kind=kind, users=row.users, round=row.round
+                    )
                     if base is not None:
                         pairs.append((base, row))
     return pairs
@@ -159,29 +160,48 @@ def middleware_section(summary: Summary) -> str:
 
 def stack_section(summary: Summary) -> str:
     """`stock` against `async-native`: the two ASGI request stacks, per server, as ratios."""
-    rows = [
-        [
-            native.server,
-            native.probe,
-            native.view_kind,
-            native.users,
-            number(stock.rps),
-            number(native.rps),
-            ratio(native.rps, stock.rps),
-            f"{stock.server_cpu_ms_per_request * 1000:,.0f}",
-            f"{native.server_cpu_ms_per_request * 1000:,.0f}",
-            ratio(native.server_cpu_ms_per_request, stock.server_cpu_ms_per_request),
-        ]
-        for stock, native in paired_rows(summary.variant("stock"), summary.variant("async-native"))
-    ]
+    rounds: dict[tuple[str, str, str, int], list[tuple[ResultRow, ResultRow]]] = defaultdict(list)
+    for stock, native in paired_rows(summary.variant("stock"), summary.variant("async-native")):
+        rounds[(native.server, native.probe, native.view_kind, native.users)].append((stock, native))
+    rows = []
+    for (server, probe, kind, users), pairs in rounds.items():
+        stock_rps, native_rps = mean([s.rps for s, _ in pairs]), mean([n.rps for _, n in pairs])
+        stock_cpu = mean([s.server_cpu_ms_per_request for s, _ in pairs])
+        native_cpu = mean([n.server_cpu_ms_per_request for _, n in pairs])
+        rows.append(
+            [
+                server,
+                probe,
+                kind,
+                users,
+                number(stock_rps),
+                number(native_rps),
+                ratio(native_rps, stock_rps) + _by_round([(s.rps, n.rps) for s, n in pairs]),
+                f"{stock_cpu * 1000:,.0f}",
+                f"{native_cpu * 1000:,.0f}",
+                ratio(native_cpu, stock_cpu)
+                + _by_round([(s.server_cpu_ms_per_request, n.server_cpu_ms_per_request) for s, n in pairs]),
+            ]
+        )
     if not rows:
         return "Not measured in this run (the `stock` and `async-native` variants were not selected)."
     header = ["server", "probe", "view", "users", "req/s stock", "req/s async-native", "req/s ratio"]
     header += ["CPU µs/req stock", "CPU µs/req async-native", "CPU ratio"]
     return (
-        "Each ASGI server started twice, back to back: with `DJANGO_ASGI_STACK=stock` (Django's own "
-        "request handler and middleware) and with `DJANGO_ASGI_STACK=async-native` (the project's "
-        "async-native middleware, ServeStatic and pooled request thread). WSGI servers do not read the "
-        "switch. Ratios are async-native ÷ stock: above 1 for requests per second, below 1 for CPU per "
-        "request, mean the async-native stack does better.\n\n" + table(header, rows)
+        "Each ASGI server started with `DJANGO_ASGI_STACK=stock` (Django's own request handler and "
+        "middleware) and with `DJANGO_ASGI_STACK=async-native` (the project's async-native middleware, "
+        "ServeStatic and pooled request thread), alternately, in rounds; WSGI servers do not read the "
+        "switch. Figures are means over the rounds; ratios are async-native ÷ stock, each round's own in "
+        "brackets: above 1 for requests per second, below 1 for CPU per request, mean the async-native "
+        "stack does better.\n\n" + table(header, rows)
     )
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _by_round(pairs: list[tuple[float, float]]) -> str:
+    if len(pairs) < 2:
+        return ""
+    return " (" + ", ".join(ratio(after, before) for before, after in pairs) + ")"

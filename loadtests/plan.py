@@ -75,6 +75,9 @@ class Variant:
     probes: tuple[Probe, ...] = ()
     # A setting that only the ASGI entry point reads leaves WSGI servers as they are: no restart.
     interfaces: tuple[str, ...] = ("asgi",)
+    # Starts per server, alternating with the other variants that have as many: on a shared
+    # machine one start can land on a busy minute, and two rounds show how far a ratio moves.
+    rounds: int = 1
 
     def applies_to(self, server: ServerConfig) -> bool:
         return server.interface in self.interfaces
@@ -101,7 +104,7 @@ VARIANTS = {
         ),
         # Django's own ASGI handler and middleware against the project's async-native stack.
         *(
-            Variant(stack, {"DJANGO_ASGI_STACK": stack}, VARIANT_PROBES)
+            Variant(stack, {"DJANGO_ASGI_STACK": stack}, VARIANT_PROBES, rounds=2)
             for stack in ("stock", "async-native")
         ),
     ]
@@ -118,11 +121,13 @@ class Run:
     probe: Probe
     view_kind: str
     users: int
+    round: int = 1
 
     @property
     def slug(self) -> str:
         variant = "" if self.variant.name == "default" else f"__{self.variant.name}"
-        return f"{self.server.name}{variant}__{self.probe.key}__{self.view_kind}__u{self.users}"
+        again = "" if self.round == 1 else f"__r{self.round}"
+        return f"{self.server.name}{variant}{again}__{self.probe.key}__{self.view_kind}__u{self.users}"
 
 
 def plan(
@@ -132,19 +137,22 @@ def plan(
     quick: bool,
     variants: list[Variant] | None = None,
 ) -> list[Run]:
-    """Every run, server by server, and within a server variant by variant: the variants of one
-    server run back to back, so that what they are set against met the same machine."""
+    """Every run, server by server, and within a server round by round and variant by variant:
+    the variants of one server run back to back, so that what they are set against met the same
+    machine, and a variant's second round comes after its partner's first."""
+    chosen = variants or [VARIANTS["default"]]
     runs: list[Run] = []
     for server in servers:
-        for variant in variants or [VARIANTS["default"]]:
-            if not variant.applies_to(server):
-                continue
-            for probe in variant.probes:
-                if probe.key not in probes or server.interface not in probe.interfaces:
+        for round_ in range(1, max(variant.rounds for variant in chosen) + 1):
+            for variant in chosen:
+                if round_ > variant.rounds or not variant.applies_to(server):
                     continue
-                levels = users or (probe.quick_levels if quick else probe.levels)
-                for view_kind in probe.view_kinds:
-                    runs.extend(Run(server, variant, probe, view_kind, level) for level in levels)
+                for probe in variant.probes:
+                    if probe.key not in probes or server.interface not in probe.interfaces:
+                        continue
+                    levels = users or (probe.quick_levels if quick else probe.levels)
+                    for view_kind in probe.view_kinds:
+                        runs += [Run(server, variant, probe, view_kind, level, round_) for level in levels]
     return runs
 
 
@@ -154,13 +162,14 @@ class Session:
 
     server: ServerConfig
     variant: Variant
+    round: int
     runs: list[Run]
 
 
 def server_sessions(runs: list[Run]) -> list[Session]:
-    """Group the runs by server start: one start per server and variant, in plan order."""
-    sessions: dict[tuple[str, str], Session] = {}
+    """Group the runs by server start: one start per server, variant and round, in plan order."""
+    sessions: dict[tuple[str, str, int], Session] = {}
     for run in runs:
-        key = (run.server.name, run.variant.name)
-        sessions.setdefault(key, Session(run.server, run.variant, [])).runs.append(run)
+        key = (run.server.name, run.variant.name, run.round)
+        sessions.setdefault(key, Session(run.server, run.variant, run.round, [])).runs.append(run)
     return list(sessions.values())

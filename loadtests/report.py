@@ -91,19 +91,22 @@ def environment_section(environment: dict[str, Any]) -> str:
 
 
 def probe_sections(summary: Summary, charts: Path) -> list[str]:
-    """A section per probe: the `default` variant's with a chart, then each other variant's."""
+    """A section per probe: the `default` variant's with a chart, then each other variant's, round
+    by round."""
     sections = []
     for variant in ["default", *[name for name in summary.variants() if name != "default"]]:
         measured = summary.variant(variant)
-        for probe in measured.probes():
-            title = probe if variant == "default" else f"{probe}, {variant}"
-            section = [f"## {title}", probe_table(measured, probe)]
-            if variant == "default" and probe in CHARTED_PROBES:
-                chart = chart_probe(measured, probe, charts)
-                section.insert(
-                    1, f"![{probe}: throughput, p99 and CPU per request against concurrency](charts/{chart})"
-                )
-            sections.append("\n\n".join(section))
+        for round_ in sorted({row.round for row in measured.rows}):
+            in_round = Summary(measured.where(round=round_))
+            for probe in in_round.probes():
+                title = ", ".join([probe, *([variant] if variant != "default" else [])])
+                title += f", round {round_}" if round_ > 1 else ""
+                section = [f"## {title}", probe_table(in_round, probe)]
+                if variant == "default" and round_ == 1 and probe in CHARTED_PROBES:
+                    chart = chart_probe(in_round, probe, charts)
+                    alt = f"{probe}: throughput, p99 and CPU per request against concurrency"
+                    section.insert(1, f"![{alt}](charts/{chart})")
+                sections.append("\n\n".join(section))
     return sections
 
 

@@ -67,6 +67,8 @@ def ratio_table(summary: Summary) -> str:
     probes = [
         probe for probe in summary.probes() if summary.where(probe=probe, server=server, view_kind=view_kind)
     ]
+    if not probes:
+        return "Not measured in this run (no probe ran on Gunicorn's sync workers)."
     tops = {probe: max(row.users for row in summary.where(probe=probe)) for probe in probes}
     rows = []
     for name in summary.servers():

@@ -26,6 +26,7 @@ class ResultRow:
     view_kind: str  # "sync" (a `def` view) or "async" (an `async def` view)
     users: int
     variant: str
+    round: int  # which start of the server in this variant
     requests: int
     rps: float
     p50_ms: float
@@ -53,6 +54,7 @@ def summary_row(run: Run, measured: Measurement, workers: int) -> ResultRow:
         view_kind=run.view_kind,
         users=run.users,
         variant=run.variant.name,
+        round=run.round,
         requests=measured.requests,
         rps=round(measured.rps, 1),
         p50_ms=measured.p50_ms,
@@ -87,6 +89,7 @@ def read_row(row: dict[str, str]) -> ResultRow:
         view_kind=row["view_kind"],
         users=int(row["users"]),
         variant=row["variant"],
+        round=int(row["round"]),
         requests=int(row["requests"]),
         rps=float(row["rps"]),
         p50_ms=float(row["p50_ms"]),

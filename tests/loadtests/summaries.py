@@ -22,6 +22,7 @@ def row(server: str, probe: str, view_kind: str, users: int, rps: float, **overr
         "view_kind": view_kind,
         "users": users,
         "variant": "default",
+        "round": 1,
         "requests": int(rps * 5),
         "rps": rps,
         "p50_ms": 10.0,

@@ -98,6 +98,29 @@ def test_the_two_asgi_stacks_are_compared_per_server_as_ratios(tmp_path):
     assert "| daphne | hello | async | 20 | 400 | 600 | 1.50x | 2,000 | 1,500 | 0.75x |" in report
 
 
+def test_with_two_rounds_the_stack_table_gives_means_and_each_rounds_ratio(tmp_path):
+    rows = [
+        row("uvicorn", "hello", "async", 20, 500.0, server_cpu_ms_per_request=2.0, variant="stock"),
+        row("uvicorn", "hello", "async", 20, 1000.0, server_cpu_ms_per_request=1.0, variant="async-native"),
+        row("uvicorn", "hello", "async", 20, 300.0, server_cpu_ms_per_request=2.0, variant="stock", round=2),
+        row(
+            "uvicorn",
+            "hello",
+            "async",
+            20,
+            1200.0,
+            server_cpu_ms_per_request=0.5,
+            variant="async-native",
+            round=2,
+        ),
+    ]
+
+    report = write_results(tmp_path, rows)
+
+    means = "| uvicorn | hello | async | 20 | 400 | 1,100 | 2.75x (2.00x, 4.00x) | 2,000 | 750 |"
+    assert f"{means} 0.38x (0.50x, 0.25x) |" in report
+
+
 def test_a_stack_measured_only_once_is_left_out_of_the_stack_table(tmp_path):
     report = write_results(tmp_path, STACK_RUN)
 

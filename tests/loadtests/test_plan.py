@@ -87,19 +87,33 @@ def test_without_middleware_hello_runs_at_20_users_and_async_sleep_at_200():
     }
 
 
-def test_the_two_asgi_stacks_run_back_to_back_on_asgi_servers_only():
+def test_the_two_asgi_stacks_alternate_in_two_rounds_on_asgi_servers_only():
     runs = runs_for(
         ["gunicorn-sync", "uvicorn", "daphne"], ["hello", "sleep"], variants=("stock", "async-native")
     )
 
-    sessions = [(session.server.name, session.variant.name) for session in server_sessions(runs)]
+    sessions = [
+        (session.server.name, session.variant.name, session.round) for session in server_sessions(runs)
+    ]
 
     assert sessions == [
-        ("uvicorn", "stock"),
-        ("uvicorn", "async-native"),
-        ("daphne", "stock"),
-        ("daphne", "async-native"),
+        ("uvicorn", "stock", 1),
+        ("uvicorn", "async-native", 1),
+        ("uvicorn", "stock", 2),
+        ("uvicorn", "async-native", 2),
+        ("daphne", "stock", 1),
+        ("daphne", "async-native", 1),
+        ("daphne", "stock", 2),
+        ("daphne", "async-native", 2),
     ]
+
+
+def test_a_single_round_variant_starts_once_among_repeated_ones():
+    runs = runs_for(["uvicorn"], ["hello"], variants=("default", "stock", "async-native"))
+
+    sessions = [(session.variant.name, session.round) for session in server_sessions(runs)]
+
+    assert sessions == [("default", 1), ("stock", 1), ("async-native", 1), ("stock", 2), ("async-native", 2)]
 
 
 def test_each_asgi_stack_is_selected_by_its_environment_switch():
@@ -131,12 +145,16 @@ def test_a_new_variant_is_a_name_an_environment_and_its_probes():
     assert {(run.server.name, run.variant.name) for run in runs} == {("uvicorn", "access-log-off")}
 
 
-def test_variant_runs_are_named_apart_from_the_default_ones():
+def test_variant_runs_and_rounds_are_named_apart_from_the_default_ones():
     runs = runs_for(["uvicorn"], ["hello"], users=[20], variants=("default", "stock"))
 
     slugs = {run.slug for run in runs if run.view_kind == "async"}
 
-    assert slugs == {"uvicorn__hello__async__u20", "uvicorn__stock__hello__async__u20"}
+    assert slugs == {
+        "uvicorn__hello__async__u20",
+        "uvicorn__stock__hello__async__u20",
+        "uvicorn__stock__r2__hello__async__u20",
+    }
 
 
 def test_sync_servers_know_their_threads_for_the_littles_law_bound():

@@ -56,3 +56,15 @@ def test_the_command_refuses_a_folder_without_a_summary(tmp_path, capsys):
 
     assert exit_info.value.code == 2
     assert "has no summary.csv" in capsys.readouterr().err
+
+
+def test_a_second_round_gets_its_own_table(tmp_path):
+    rows = [
+        *SLEEP_RUN,
+        row("uvicorn", "hello", "async", 20, 500.0, variant="stock"),
+        row("uvicorn", "hello", "async", 20, 700.0, variant="stock", round=2),
+    ]
+
+    report = write_results(tmp_path, rows)
+
+    assert "| uvicorn | async | 20 | 700 |" in report.split("## hello, stock, round 2")[1]

@@ -35,3 +35,9 @@ def test_variant_runs_stay_out_of_the_relative_throughput_table(tmp_path):
 
     assert "| uvicorn | async | 0.50x | 50.85x |" in report
     assert "101.69x" not in report
+
+
+def test_without_the_baseline_the_relative_table_says_so(tmp_path):
+    report = write_results(tmp_path, [row("uvicorn", "hello", "async", 20, 400.0)])
+
+    assert "Not measured in this run (no probe ran on Gunicorn's sync workers)." in report
