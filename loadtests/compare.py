@@ -24,16 +24,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from loadtests.environment_json import Cores, environment_facts, split_cores
 from loadtests.locust_runs import measure
-from loadtests.machine_facts import (
-    Cores,
-    cpu_model,
-    environment_facts,
-    git_commit,
-    load_average,
-    package_versions,
-    split_cores,
-)
 from loadtests.plan import (
     PROBES,
     QUICK_PROBES,
@@ -47,12 +39,15 @@ from loadtests.plan import (
 from loadtests.progress import Progress
 from loadtests.report import write_report
 from loadtests.results_csv import ResultRow, summary_row, write_summary
-from loadtests.servers import ROOT, RunningServer, ServerConfig, server_configs
-from loadtests.shared_services import EmbeddedRedis, base_environment, free_port, prepare_database
+from loadtests.servers import RunningServer, ServerConfig, server_configs
+from stacks.database import migrate_and_seed
+from stacks.environment import base_environment
+from stacks.machine import load_average
+from stacks.processes import ROOT, free_port
+from stacks.redis_server import redis_url
 
 RESULTS = ROOT / "loadtests" / "results"
-# Still imported from here by bench_shop.py and tests/loadtests/test_servers.py.
-__all__ = ["base_environment", "cpu_model", "git_commit", "main", "package_versions"]
+SEED_SIZE = 200
 
 
 def parse_list(text: str) -> list[str]:
@@ -101,7 +96,9 @@ def parse_arguments(argv: list[str] | None) -> Options:
         "--threads", type=int, default=4, help="threads per worker of gthread and Granian WSGI"
     )
     parser.add_argument("--database-url", help="a migrated database to use (default: a fresh SQLite file)")
-    parser.add_argument("--redis-url", help="Redis for the channel layer (default: an embedded Redis)")
+    parser.add_argument(
+        "--redis-url", help="Redis for the channel layer (default: REDIS_URL, else an embedded Redis)"
+    )
     parser.add_argument("--output", type=Path, help="results folder (default loadtests/results/<timestamp>)")
     arguments = parser.parse_args(argv)
 
@@ -185,6 +182,17 @@ def measure_session(
     return rows
 
 
+def server_environment(**settings: str) -> dict[str, str]:
+    """What every server starts from: the toolkit's child environment without any variant's switch
+    (a variant sets its own per server start; one inherited from the shell would blur the
+    comparison), plus `settings`."""
+    env = base_environment(**settings)
+    for variant in VARIANTS.values():
+        for key in variant.env:
+            env.pop(key, None)
+    return env
+
+
 def server_facts(config: ServerConfig) -> dict[str, object]:
     return {**asdict(config), "command": " ".join(Path(part).name for part in config.command)}
 
@@ -205,13 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     sessions = server_sessions(runs)
     print(f"{len(runs)} runs on {len(sessions)} server starts; results in {output}", file=sys.stderr)
 
-    redis = None if options.redis_url else EmbeddedRedis(output / "logs" / "redis.log")
-    redis_url = redis.url if redis else str(options.redis_url)
     rows: list[ResultRow] = []
-    try:
-        env = base_environment(database_url, redis_url)
-        env["WEB_CONCURRENCY"] = str(workers)
-        prepare_database(env, output / "logs" / "setup.log")
+    with redis_url(output / "logs", options.redis_url) as redis:
+        env = server_environment(DATABASE_URL=database_url, REDIS_URL=redis, WEB_CONCURRENCY=str(workers))
+        migrate_and_seed(env, size=SEED_SIZE)
         facts = environment_facts(
             quick=options.quick,
             workers=workers,
@@ -223,14 +228,13 @@ def main(argv: list[str] | None = None) -> int:
             variants=variants,
         )
         progress = Progress(len(runs), len(sessions), options.duration)
-        for session in sessions:
-            cores = (server_cores, locust_cores)
-            rows += measure_session(session, env, workers, options.duration, cores, output, progress)
-        progress.close()
-    finally:
-        if redis is not None:
-            redis.stop()
-        write_summary(output / "summary.csv", rows)
+        try:
+            for session in sessions:
+                cores = (server_cores, locust_cores)
+                rows += measure_session(session, env, workers, options.duration, cores, output, progress)
+            progress.close()
+        finally:
+            write_summary(output / "summary.csv", rows)
 
     facts["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     facts["machine"]["load_average_at_end"] = load_average()

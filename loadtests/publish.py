@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from loadtests.servers import ROOT
+from stacks.processes import ROOT
 
 PUBLISHED = ROOT / "docs" / "results"
 PUBLISHED_FILES = ("report.md", "summary.csv", "environment.json")

@@ -1,4 +1,4 @@
-"""The machine a comparison ran on: how its cores are split, and what environment.json records.
+"""environment.json, and the split of the cores it records: what a comparison ran on and with.
 
 Figures from a shared 2-core machine mean little without the machine, the load on it, the versions
 and the settings they were measured with, so every results folder carries them.
@@ -8,33 +8,14 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import psutil
 
 from loadtests.plan import CPU_MS, FANOUT_MS, FANOUT_N, SLEEP_MS, Variant
-from loadtests.servers import ROOT
-
-PACKAGES = [
-    "Django",
-    "asgiref",
-    "channels",
-    "gunicorn",
-    "uvicorn",
-    "uvicorn-worker",
-    "uvloop",
-    "httptools",
-    "daphne",
-    "Twisted",
-    "granian",
-    "locust",
-    "psycopg",
-]
+from stacks.machine import cpu_model, git_commit, load_average, package_versions
 
 Cores = set[int] | None
 
@@ -46,40 +27,6 @@ def split_cores() -> tuple[Cores, Cores]:
     if len(cores) < 2:
         return None, None
     return set(cores[:-1]), {cores[-1]}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def package_versions() -> dict[str, str]:
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
-def git_commit() -> str:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        )
-        return result.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def load_average() -> list[float]:
-    return [round(load, 2) for load in os.getloadavg()]
 
 
 def environment_facts(
