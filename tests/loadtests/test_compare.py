@@ -2,7 +2,7 @@
 
 import pytest
 
-from loadtests.compare import parse_arguments
+from loadtests.compare import parse_arguments, server_environment
 from loadtests.plan import QUICK_PROBES, QUICK_SERVERS, VARIANTS
 
 
@@ -59,3 +59,14 @@ def test_bad_options_are_refused(arguments, capsys):
 
     assert exit_info.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_a_variant_switch_set_in_the_shell_never_reaches_a_server(monkeypatch):
+    monkeypatch.setenv("DJANGO_ASGI_STACK", "stock")
+    monkeypatch.setenv("DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE", "1")
+
+    env = server_environment(WEB_CONCURRENCY="3")
+
+    assert "DJANGO_ASGI_STACK" not in env
+    assert "DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE" not in env
+    assert env["WEB_CONCURRENCY"] == "3"
