@@ -142,7 +142,7 @@ def middleware_section(summary: Summary) -> str:
             ]
         )
     if not rows:
-        return "Not measured in this run (the `no-middleware` variant was not selected)."
+        return "Not measured in this run (it has no runs of the `no-middleware` variant)."
     averages = ", ".join(
         f"**{interface.upper()}: {sum(costs) / len(costs):.2f} ms of server CPU per request**"
         for interface, costs in sorted(by_interface.items())
@@ -184,7 +184,7 @@ def stack_section(summary: Summary) -> str:
             ]
         )
     if not rows:
-        return "Not measured in this run (the `stock` and `async-native` variants were not selected)."
+        return "Not measured in this run (it has no runs of the `stock` and `async-native` variants)."
     header = ["server", "probe", "view", "users", "req/s stock", "req/s async-native", "req/s ratio"]
     header += ["CPU µs/req stock", "CPU µs/req async-native", "CPU ratio"]
     return (
