@@ -100,11 +100,11 @@ bench-report-page: install-dev ## Reports: report page times on 1,000,000 order 
 bench-reports: bench-bridge bench-csv bench-report-page ## Reports: all three benchmarks
 
 # Sync vs async, measured (loadtests/README.md, docs/results.md). Pass options through
-# COMPARE_ARGS, e.g. COMPARE_ARGS="--servers uvicorn,gunicorn-sync --probes sleep --users 10,100".
+# COMPARE_ARGS, e.g. COMPARE_ARGS="--servers uvicorn --probes sleep --variants stock,async-native".
 .PHONY: compare compare-quick
 COMPARE_ARGS ?=
 
-compare: install-dev ## Every server x every probe under Locust, with a report (about 25 min)
+compare: install-dev ## Every server x every probe and variant under Locust, with a report (about 35 min)
 	$(BIN)/python -m loadtests.compare $(COMPARE_ARGS)
 
 compare-quick: install-dev ## The same, two servers and two probes, short runs (about a minute)
