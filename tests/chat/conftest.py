@@ -21,7 +21,13 @@ ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 FRAME_TIMEOUT = 3.0
 
 
-@pytest.fixture(params=["InMemoryChannelLayer", *REDIS_CHANNEL_LAYERS])
+@pytest.fixture(
+    params=[
+        "InMemoryChannelLayer",
+        # A real Redis (embedded, or REDIS_URL's) is a process of its own: live.
+        *(pytest.param(name, marks=pytest.mark.live) for name in REDIS_CHANNEL_LAYERS),
+    ]
+)
 def layer(request, settings) -> str:
     """Run the test on the in-memory layer (runserver, unit tests) and on each real Redis layer
     the servers can run, with presence in that Redis too."""

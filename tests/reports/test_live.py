@@ -12,7 +12,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from demo.seeding import DEMO_PASSWORD, DEMO_STAFF
-from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from reports.redis_watch import WATCH_SECONDS
 from tests.conftest import start_stacks
 from tests.servers import WebServer, base_environment, uvicorn_server
 

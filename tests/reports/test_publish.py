@@ -11,7 +11,8 @@ from django.test import Client, override_settings
 from reports.definitions import REPORTS
 from reports.filters import DateRange
 from reports.models import Publication
-from reports.services import NOTIFICATIONS_GROUP, publication_create, publication_frame
+from reports.protocol import NOTIFICATIONS_GROUP, publication_frame
+from reports.services import publication_create
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

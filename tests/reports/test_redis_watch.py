@@ -10,7 +10,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from myproject.asgi import application
-from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from reports.redis_watch import WATCH_SECONDS
 
 pytestmark = [
     pytest.mark.live,
