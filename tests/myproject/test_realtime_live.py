@@ -8,8 +8,11 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -141,3 +144,33 @@ def test_a_redis_outage_logs_one_line_when_it_goes_and_one_when_it_is_back(uvico
     assert log.count("the channel layer lost Redis") == 1, log
     assert log.count("Redis is back") == 1, log
     assert "Traceback" not in log, log
+
+
+def test_random_handshakes_get_101_or_403_and_log_nothing(uvicorn, capsys):
+    """The fuzz test's property (tests/myproject/test_websocket_fuzz.py) through a real server, a
+    bounded number of cases: whatever the path and query, 101 or 403, never a 500 or a traceback."""
+    statuses: list[int] = []
+    text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        route=st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/", "/ws/chat/", "/ws/", "/"]),
+        tail=st.just("") | text,
+        after=st.none() | text | st.integers(min_value=-1, max_value=2**64).map(str),
+    )
+    def case(route, tail, after):
+        query = "" if after is None else f"?after={quote(after)}"
+        statuses.append(handshake_status(uvicorn, f"{route}{quote(tail)}{query}"))
+        assert statuses[-1] in {101, 403}
+
+    case()
+    with capsys.disabled():
+        print(f"\nUvicorn fuzz: {len(statuses)} handshakes, {statuses.count(101)} accepted, no 500")
+    assert errors_in(uvicorn) == []
