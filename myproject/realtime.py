@@ -11,7 +11,8 @@ the process's event loop, and one process holds thousands. What a reader meets h
 - `redis_without_retries`: a client that says so within seconds instead of retrying quietly;
 - `PerEventLoop`: one object per event loop (a server has one loop; each test gets its own);
 - `RealtimeConsumer`: the consumer base that turns those failures into clean closes;
-- `refuse_handshake`: the answer to a WebSocket path no app routes;
+- `refuse_handshake`: the answer to a WebSocket path no app routes, and `allowed_origins_only`,
+  the Origin check that refuses the same way;
 - `OneLinePerLayerOutage`: the channel layer's log, one line per outage instead of a traceback a
   second.
 """
@@ -27,11 +28,12 @@ import time
 import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.db import DatabaseError
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -208,6 +210,31 @@ async def refuse_handshake(scope: Scope, receive: ASGIReceiveCallable, send: ASG
         await send({"type": "websocket.close", "code": 1000})
 
 
+def allowed_origins_only(application: Any) -> Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Any]:
+    """Channels' AllowedHostsOriginValidator, refusing with `refuse_handshake`.
+
+    Browsers send cookies with a WebSocket handshake from any site, so the Origin check is what
+    stops another site from opening a socket with the visitor's session. Channels' own validator
+    refuses through a WebsocketDenier, a consumer that first makes a channel: while Redis is down
+    that fails and the refusal becomes a 500. And an Origin that urlparse cannot read ("http://[")
+    raises instead of being refused.
+    """
+    validator = AllowedHostsOriginValidator(application)
+
+    async def check_origin(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
+        try:
+            allowed = validator.valid_origin(urlparse(origins[-1].decode("latin-1")) if origins else None)
+        except ValueError:
+            allowed = False
+        if allowed:
+            await application(scope, receive, send)
+        else:
+            await refuse_handshake(scope, receive, send)
+
+    return check_origin
+
+
 # Logging ---------------------------------------------------------------------------------------------
 
 
@@ -229,8 +256,10 @@ class OneLinePerLayerOutage(logging.Filter):
         error = record.exc_info[1] if record.exc_info else None
         if not isinstance(error, LAYER_ERRORS):
             return True
-        outage_began = self.last_failure is None
-        self.last_failure = time.monotonic()
+        now = time.monotonic()
+        # A long gap is a new outage too: the "back" check may never have run (its loop ended).
+        outage_began = self.last_failure is None or now - self.last_failure > self.quiet_seconds
+        self.last_failure = now
         if not outage_began:
             return False
         record.msg, record.args = "the channel layer lost Redis (%r); retrying quietly", (error,)

@@ -76,15 +76,15 @@ def failure_record(message: str = "Unexpected exception in receive task") -> log
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     except RedisConnectionError:
         exc_info = sys.exc_info()
-    return logging.LogRecord("channels_redis.pubsub", logging.ERROR, __file__, 1, message, (), exc_info)
+    return logging.LogRecord("tests.a_channel_layer", logging.ERROR, __file__, 1, message, (), exc_info)
 
 
 async def test_an_outage_logs_one_line_without_traceback_then_one_when_redis_is_back(caplog):
     outage = OneLinePerLayerOutage(quiet_seconds=0.2)
-    layer_logger = logging.getLogger("channels_redis.pubsub")
+    layer_logger = logging.getLogger("tests.a_channel_layer")
     layer_logger.addFilter(outage)
     try:
-        with caplog.at_level(logging.INFO, logger="channels_redis.pubsub"):
+        with caplog.at_level(logging.INFO, logger="tests.a_channel_layer"):
             for _ in range(5):
                 layer_logger.handle(failure_record())
                 await asyncio.sleep(0.05)
@@ -111,3 +111,10 @@ def test_other_records_of_the_layer_pass_untouched():
 
     assert OneLinePerLayerOutage().filter(record)
     assert record.levelname == "ERROR"
+
+
+def test_a_failure_after_a_long_quiet_gap_starts_a_new_outage():
+    outage = OneLinePerLayerOutage(quiet_seconds=0.0)  # no loop runs: the "back" line never comes
+
+    assert outage.filter(failure_record())
+    assert outage.filter(failure_record())

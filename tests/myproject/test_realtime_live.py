@@ -39,20 +39,20 @@ def uvicorn(live_database, redis_server, server_logs) -> Iterator[WebServer]:
     server.stop()
 
 
-def open_socket(server: WebServer, path: str) -> ClientConnection:
+def open_socket(server: WebServer, path: str, origin: str | None = None) -> ClientConnection:
     return connect(
         f"ws://127.0.0.1:{server.port}{path}",
-        origin=f"http://127.0.0.1:{server.port}",
+        origin=origin or f"http://127.0.0.1:{server.port}",
         proxy=None,
         open_timeout=OPEN_TIMEOUT,
         legacy=True,  # connect now and hand the socket back; the test closes it or the server does
     )
 
 
-def handshake_status(server: WebServer, path: str) -> int:
+def handshake_status(server: WebServer, path: str, origin: str | None = None) -> int:
     """101 when the socket was accepted (and is closed again at once), else the HTTP status."""
     try:
-        socket = open_socket(server, path)
+        socket = open_socket(server, path, origin)
     except InvalidStatus as refused:
         return refused.response.status_code
     socket.close()
@@ -102,11 +102,20 @@ def test_an_unrouted_path_is_refused_with_403_and_logs_nothing(uvicorn, path):
     assert errors_in(uvicorn) == []
 
 
-@pytest.mark.parametrize("path", ["/ws/chat/lobby/", "/ws/notifications/", "/ws/nope/"])
-def test_a_handshake_while_redis_is_down_is_refused_with_403(uvicorn, redis_server, path):
+@pytest.mark.parametrize(
+    ("path", "origin"),
+    [
+        ("/ws/chat/lobby/", None),
+        ("/ws/notifications/", None),
+        ("/ws/nope/", None),
+        ("/ws/chat/lobby/", "https://evil.example"),
+        ("/ws/chat/lobby/", "http://["),
+    ],
+)
+def test_a_handshake_while_redis_is_down_is_refused_with_403(uvicorn, redis_server, path, origin):
     redis_server.stop()
 
-    assert handshake_status(uvicorn, path) == 403
+    assert handshake_status(uvicorn, path, origin) == 403
     assert [line for line in errors_in(uvicorn) if "Traceback" in line] == []
 
 

@@ -48,7 +48,14 @@ query_strings = st.one_of(
     after_values.map(lambda value: f"after={quote(value)}".encode()),
     after_values.map(lambda value: f"x=1&after=1&after={quote(value)}".encode()),
 )
-origins = st.one_of(st.just([ALLOWED_ORIGIN]), st.sampled_from([[(b"origin", b"https://evil.example")], []]))
+hostile_origins = st.one_of(
+    st.sampled_from([b"https://evil.example", b"http://[", b"http://localhost:99999", b"null"]).map(
+        lambda origin: [(b"origin", origin)]
+    ),
+    st.binary(max_size=30).map(lambda origin: [(b"origin", origin)]),
+    st.just([]),
+)
+origins = st.one_of(st.just([ALLOWED_ORIGIN]), hostile_origins)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(any_text, children, max_size=3),
@@ -106,47 +113,71 @@ def errors(caplog) -> list[str]:
     ]
 
 
-def test_no_handshake_or_frame_makes_the_application_fail_or_log_an_error(signed_in_cookie, caplog, capsys):
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    database=None,  # no example database left in the working tree; the run is seeded instead
+    derandomize=True,
+    # No shrinking: a failing case costs OUTPUT_TIMEOUT, and shrinking would try hundreds. The case
+    # is reported as generated, which is small enough to read.
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def scope_for(path: str, query_string: bytes, headers: list[tuple[bytes, bytes]]) -> dict:
+    return {
+        "type": "websocket",
+        "path": path,
+        "raw_path": quote(path).encode(),
+        "query_string": query_string,
+        "headers": headers,
+        "subprotocols": [],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8002),
+    }
+
+
+def report(capsys, what: str, tally: Tally) -> None:
+    with capsys.disabled():
+        print(
+            f"\nWebSocket fuzz, {what}: {tally.handshakes} handshakes tried, {tally.accepted} accepted, "
+            f"{tally.frames} client frames sent; no exception, no error logged"
+        )
+
+
+def test_no_handshake_makes_the_application_fail_or_log_an_error(signed_in_cookie, caplog, capsys):
     tally = Tally()
 
-    @settings(
-        max_examples=400,
-        deadline=None,
-        database=None,  # no example database left in the working tree; the run is seeded instead
-        derandomize=True,
-        # No shrinking: a failing case costs OUTPUT_TIMEOUT, and shrinking would try hundreds. The
-        # case is reported as generated, which is small enough to read.
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(
-        path=paths,
-        query_string=query_strings,
-        origin=origins,
-        signed_in=st.booleans(),
-        client_frames=st.lists(frames, max_size=6),
-    )
-    def case(path, query_string, origin, signed_in, client_frames):
+    @settings(FUZZ_SETTINGS, max_examples=400)
+    @given(path=paths, query_string=query_strings, origin=origins, signed_in=st.booleans())
+    def case(path, query_string, origin, signed_in):
         caplog.clear()
         headers = [*origin, signed_in_cookie] if signed_in else list(origin)
-        scope = {
-            "type": "websocket",
-            "path": path,
-            "raw_path": quote(path).encode(),
-            "query_string": query_string,
-            "headers": headers,
-            "subprotocols": [],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8002),
-        }
-        async_to_sync(run_case)(scope, client_frames, tally)
+        async_to_sync(run_case)(scope_for(path, query_string, headers), [], tally)
         assert errors(caplog) == []
 
     with caplog.at_level(logging.INFO):
         case()
-    with capsys.disabled():
-        print(
-            f"\nWebSocket fuzz: {tally.handshakes} handshakes tried, {tally.accepted} accepted, "
-            f"{tally.frames} client frames sent; no exception, no error logged"
-        )
+    report(capsys, "handshakes", tally)
     assert tally.accepted > 0  # the strategies do reach the consumers
+
+
+def test_no_client_frame_makes_a_consumer_fail_or_log_an_error(signed_in_cookie, caplog, capsys):
+    tally = Tally()
+
+    @settings(FUZZ_SETTINGS, max_examples=150)
+    @given(
+        path=st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/"]),
+        signed_in=st.booleans(),
+        client_frames=st.lists(frames, min_size=1, max_size=8),
+    )
+    def case(path, signed_in, client_frames):
+        caplog.clear()
+        headers = [ALLOWED_ORIGIN, signed_in_cookie] if signed_in else [ALLOWED_ORIGIN]
+        async_to_sync(run_case)(scope_for(path, b"", headers), client_frames, tally)
+        assert errors(caplog) == []
+
+    with caplog.at_level(logging.INFO):
+        case()
+    report(capsys, "client frames", tally)
+    assert tally.accepted == tally.handshakes
