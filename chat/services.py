@@ -19,7 +19,7 @@ from chat.selectors import stored_frame
 class Posted:
     frame: dict[str, Any]
     # The id of the room's previous message (None for its first): lets each consumer check that it
-    # has delivered that one before this one (see ChatConsumer.deliver).
+    # has delivered that one before this one (see GaplessDelivery.deliver in chat/consumers.py).
     prev_id: int | None
     created: bool
 

@@ -12,8 +12,9 @@ from django.test import override_settings
 
 from myproject.asgi import application
 from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from reports.consumers import NotificationsConsumer
 from reports.protocol import NOTIFICATIONS_GROUP
-from reports.redis_watch import WATCH_SECONDS, RedisWatch
+from reports.redis_watch import WATCH_SECONDS, RedisWatch, redis_watch
 
 pytestmark = [
     pytest.mark.live,
@@ -118,3 +119,24 @@ async def test_a_handshake_is_refused_promptly_while_redis_is_down(redis_layer):
 
     assert not connected
     assert time.monotonic() - started < REFUSAL_DEADLINE_SECONDS
+
+
+async def test_a_consumer_that_crashes_leaves_the_watch(redis_layer, monkeypatch):
+    async def crash(self, after):
+        raise RuntimeError("a bug in the consumer")
+
+    monkeypatch.setattr(NotificationsConsumer, "send_backlog", crash)
+    healthy = await connect()
+    crashing = WebsocketCommunicator(
+        application, "/ws/notifications/?after=0", headers=[(b"origin", b"http://localhost")]
+    )
+
+    connected, _ = await crashing.connect(timeout=5)
+    assert connected
+    with pytest.raises(RuntimeError, match="a bug"):
+        await crashing.wait(5)
+
+    # Only the healthy socket is left for the watch to close when Redis goes.
+    assert len(redis_watch().consumers) == 1
+    await healthy.disconnect()
+    assert redis_watch().consumers == set()
