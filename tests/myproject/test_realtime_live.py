@@ -18,7 +18,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
 from reports.redis_watch import WATCH_SECONDS
-from tests.servers import WebServer, base_environment, uvicorn_server
+from stacks.environment import base_environment
+from stacks.web import WebServer, uvicorn_server
 
 pytestmark = pytest.mark.live
 
