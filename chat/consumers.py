@@ -62,9 +62,11 @@ class ChatConsumer(RealtimeConsumer):
     async def connect(self) -> None:
         self.room = self.scope["url_route"]["kwargs"]["room"]
         user = self.scope["user"]
-        self.user_id, self.username = (
-            (user.pk, user.get_username()) if user.is_authenticated else (None, None)
-        )
+        # (id, username) of a signed-in user; None for an anonymous reader, who may not send.
+        self.author: tuple[int, str] | None = None
+        if user is not None and user.is_authenticated:
+            self.author = (user.pk, user.get_username())
+        self.username = self.author[1] if self.author else None
         self.flood_guard = FloodGuard(
             rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
             burst=settings.CHAT_RATE_LIMIT_BURST,
@@ -103,7 +105,8 @@ class ChatConsumer(RealtimeConsumer):
             )
         except FrameError as error:
             return await self.send_frame(error_frame(error))
-        await self.post(message)
+        assert self.author is not None  # read_client_frame refuses a frame from an anonymous reader
+        await self.post(message, *self.author)
 
     async def release(self) -> None:
         if self.membership is not None:
@@ -123,8 +126,8 @@ class ChatConsumer(RealtimeConsumer):
 
     # Helpers ------------------------------------------------------------------------------------------
 
-    async def post(self, message: ClientMessage) -> None:
-        posted = await post_message(self.room, self.user_id, self.username, message.text, message.client_id)
+    async def post(self, message: ClientMessage, user_id: int, username: str) -> None:
+        posted = await post_message(self.room, user_id, username, message.text, message.client_id)
         if not posted.created:
             return await self.answer_resend(posted.frame)
         # Only now, with the message committed, does anyone hear of it.

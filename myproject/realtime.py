@@ -26,11 +26,11 @@ import logging
 import re
 import time
 import weakref
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketCloseEvent, WebSocketScope
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import AllowedHostsOriginValidator
@@ -39,6 +39,9 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope  # the stubs' WebSocket scope with Channels' keys
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,13 @@ CLOSE_SERVER_ERROR = 1011
 # The channel layer (Redis) went away, so live events stopped: reconnect with backoff and resume
 # with ?after=, which reads what was missed from the database.
 CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def close_event(code: int) -> WebSocketCloseEvent:
+    """The ASGI message that closes a socket with `code`; before accept() it refuses the handshake
+    (HTTP 403), whatever the code."""
+    return {"type": "websocket.close", "code": code, "reason": ""}
+
 
 # The channel layer ----------------------------------------------------------------------------------
 
@@ -139,7 +149,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     # For log lines: "chat", "notifications".
     label = "realtime"
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(
+        self, scope: _ChannelScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         self.closed = False
         self.released = False
         self.raw_send = send
@@ -192,13 +204,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         self.closed = True
         with contextlib.suppress(OSError, RuntimeError):
-            await self.raw_send({"type": "websocket.close", "code": code})
+            await self.raw_send(close_event(code))
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame))
 
 
-async def refuse_handshake(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+async def refuse_handshake(
+    scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
     """The application of every WebSocket path no app routes: a clean HTTP 403.
 
     Without it Channels' URLRouter raises "No route found", which the server logs as an error and
@@ -207,10 +221,12 @@ async def refuse_handshake(scope: Scope, receive: ASGIReceiveCallable, send: ASG
     """
     await receive()  # the websocket.connect
     with contextlib.suppress(OSError, RuntimeError):  # the client already left
-        await send({"type": "websocket.close", "code": 1000})
+        await send(close_event(1000))
 
 
-def allowed_origins_only(application: Any) -> Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Any]:
+def allowed_origins_only(
+    application: Any,
+) -> Callable[[WebSocketScope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]:
     """Channels' AllowedHostsOriginValidator, refusing with `refuse_handshake`.
 
     Browsers send cookies with a WebSocket handshake from any site, so the Origin check is what
@@ -221,7 +237,9 @@ def allowed_origins_only(application: Any) -> Callable[[Scope, ASGIReceiveCallab
     """
     validator = AllowedHostsOriginValidator(application)
 
-    async def check_origin(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def check_origin(
+        scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
         try:
             allowed = validator.valid_origin(urlparse(origins[-1].decode("latin-1")) if origins else None)

@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 
 from reports.definitions import Report
@@ -37,7 +37,7 @@ class Publishing:
     broadcast_sent: bool | None = None
 
 
-def publication_create(*, report: Report, date_range: DateRange, user: AbstractBaseUser) -> Publishing:
+def publication_create(*, report: Report, date_range: DateRange, user: User) -> Publishing:
     with transaction.atomic():
         _wait_for_earlier_publishes()
         publication = Publication.objects.create(
@@ -76,7 +76,9 @@ def _wait_for_earlier_publishes() -> None:
 
 async def _send_to_notifications_group(frame: dict[str, Any]) -> None:
     async with asyncio.timeout(BROADCAST_TIMEOUT_SECONDS):
-        await get_channel_layer().group_send(NOTIFICATIONS_GROUP, frame)
+        layer = get_channel_layer()
+        assert layer is not None, "settings.CHANNEL_LAYERS always names a default layer"
+        await layer.group_send(NOTIFICATIONS_GROUP, frame)
 
 
 def broadcast_publication(publication: Publication) -> bool:

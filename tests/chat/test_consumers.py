@@ -10,7 +10,7 @@ from chat.consumers import ChatConsumer, GaplessDelivery
 from chat.models import MESSAGE_MAX_LENGTH
 from chat.protocol import message_event, presence_event, room_group
 from chat.selectors import HISTORY_LENGTH, RESUME_BATCH
-from myproject.realtime import CLOSE_POLICY_VIOLATION
+from myproject.realtime import CLOSE_POLICY_VIOLATION, close_event
 from tests.chat.communicators import announce, ids, join, receive, refused, stored, texts_in_database
 from tests.chat.conftest import FRAME_TIMEOUT
 
@@ -238,7 +238,7 @@ async def test_a_client_that_keeps_flooding_is_closed_with_1008(connect, room, s
     codes = []
     while (output := await alice.receive_output(timeout=FRAME_TIMEOUT))["type"] == "websocket.send":
         codes.append(json.loads(output["text"])["code"])
-    assert output == {"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION}
+    assert output == close_event(CLOSE_POLICY_VIOLATION)
     assert "rate_limited" in codes
     assert len(codes) <= allowed + 2  # a token or two may have refilled meanwhile
 
