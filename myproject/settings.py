@@ -242,6 +242,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process: one
+    # line when Redis goes, one when it is back (myproject/realtime.py).
+    "filters": {"one_line_per_outage": {"()": "myproject.realtime.OneLinePerLayerOutage"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True}},
+    "loggers": {
+        "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
+        "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
+    },
 }

@@ -13,7 +13,8 @@ from websockets.sync.client import ClientConnection, connect
 
 import stacks.login
 from demo.seeding import DEMO_STAFF
-from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from reports.redis_watch import WATCH_SECONDS
 from stacks.environment import base_environment
 from stacks.web import WebServer, uvicorn_server
 from tests.conftest import start_stacks
