@@ -1,10 +1,12 @@
 """Project-wide pages: home, health and readiness, sign-up."""
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django_ratelimit.decorators import ratelimit
 
 from myproject.readiness import readiness
 from myproject.serving import served_by
@@ -40,9 +42,20 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if failed else 200)
 
 
+def _signup_rate(group: str, request: HttpRequest) -> str:
+    return settings.SIGNUP_RATE_LIMIT
+
+
+# Every POST counts, valid or not, so the form cannot be used to probe for taken usernames at full
+# speed either. The count lives in the shared "throttle" cache (settings.py), so all workers of both
+# stacks draw on one budget per client address.
+@ratelimit(key="ip", rate=_signup_rate, method="POST", block=False)
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if getattr(request, "limited", False):
+        context = {"form": UserCreationForm(), "throttled": True}
+        return render(request, "registration/signup.html", context, status=429)
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
