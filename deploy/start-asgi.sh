@@ -15,10 +15,12 @@ workers="${WEB_CONCURRENCY:-$(nproc)}"
 # and cancels what is still running after this many seconds. Without it, one client reading a CSV
 # export slowly (or never) would keep the process alive forever.
 # --timeout-keep-alive: Uvicorn's default, written out: an idle keep-alive connection is closed
-# after 5 s. Uvicorn has no timeout for reading a request's head and, with httptools (the default
-# parser, installed by uvicorn[standard]), no limit on its size; --h11-max-incomplete-event-size
-# caps the head at 16 KB only when UVICORN_HTTP=h11 picks the pure-Python parser, which costs
-# throughput. Behind the project's nginx neither matters: nginx reads the whole request first.
+# after 5 s. Uvicorn has no timeout for reading a request's head and, with httptools (the parser
+# `auto` picks, installed by uvicorn[standard]), no limit on its size: a 1 MiB head is served.
+# --h11-max-incomplete-event-size applies only with UVICORN_HTTP=h11 (the pure-Python parser, which
+# costs throughput), and only to a head still incomplete past 16 KB: a bigger one that arrives
+# whole still gets through. Behind the project's nginx none of this matters: nginx reads the whole
+# request first and refuses a header line over 8 KB.
 exec uvicorn myproject.asgi:application \
     --host "${HOST:-127.0.0.1}" \
     --port "${ASGI_PORT:-8002}" \
