@@ -16,14 +16,16 @@ one process, and Gunicorn's sync worker is a process with one thread: a per-proc
 1 and would still let every worker export at once. The count has to span all the worker processes
 of a stack. Each slot is a lock file held with `flock(LOCK_EX | LOCK_NB)`:
 
-* taking one never waits, so it is safe on the event loop (one system call) and in a worker thread;
+* taking one never waits, so a request past the bound is answered at once; releasing one is a
+  close(), cheap enough for the event loop, where an async export ends;
 * two holders exclude each other whatever thread or process they run in;
 * the kernel drops the lock when the file is closed or its process dies, so a worker killed in the
   middle of an export (Gunicorn's timeout, SIGKILL) cannot leak its slot.
 
 A stack is one process group: a Gunicorn master and its workers share one, as do a Uvicorn
 supervisor and its workers, and each server the start scripts launch from make run, the containers
-or the tests starts a group of its own.
+or the tests starts a group of its own. The lock files are empty and stay behind in SLOTS_DIRECTORY;
+deleting one while it is held would let a second holder in, so nothing deletes them.
 """
 
 from __future__ import annotations
