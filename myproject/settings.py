@@ -254,13 +254,19 @@ SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Short socket timeouts: a Redis that hangs must not hang the sign-up page with it.
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
     ),
 }
 RATELIMIT_USE_CACHE = "throttle"
-# If Redis is down, let sign-ups through rather than fail them: the throttle is a brake, not a lock.
+# A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
+# Redis does not answer at all): the throttle is a brake, not a lock.
 RATELIMIT_FAIL_OPEN = True
 
 
