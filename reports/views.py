@@ -8,6 +8,7 @@ thread hop and buys nothing here: these pages are served best by Gunicorn.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -74,6 +75,7 @@ def report_csv(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseBadRequest(form.error_text(), content_type="text/plain; charset=utf-8")
     date_range = form.date_range()
     interface = interface_of(request)
+    body: Iterator[bytes] | AsyncIterator[bytes]
     if request.method == "HEAD":
         # The headers a GET would get and no body. Neither server sends a body for HEAD, but both
         # would still iterate it to the end (Gunicorn in its worker, Django's ASGI handler on the
