@@ -35,7 +35,6 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from django.conf import settings
 
@@ -45,26 +44,31 @@ SLOTS_DIRECTORY = Path(tempfile.gettempdir()) / "myproject-export-slots"
 class ExportSlot:
     """One running export's place in the stack's budget, held until `release()`. If a response is
     dropped without being iterated to the end or closed (a request cancelled before its first
-    chunk under ASGI), the slot goes when the file is garbage-collected, which closes it."""
+    chunk under ASGI), the slot goes when this object is garbage-collected."""
 
-    def __init__(self, lock_file: BinaryIO):
-        self._lock_file = lock_file
+    def __init__(self, lock_fd: int):
+        self._lock_fd: int | None = lock_fd
 
     def release(self) -> None:
-        self._lock_file.close()  # closing drops the flock; closing twice is harmless
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the file drops its flock
+            self._lock_fd = None
+
+    __del__ = release
 
 
 def export_slot_acquire(interface: str) -> ExportSlot | None:
     """A free slot of this stack, or None when REPORTS_EXPORT_CONCURRENCY exports are running."""
     SLOTS_DIRECTORY.mkdir(mode=0o700, exist_ok=True)
     for number in range(settings.REPORTS_EXPORT_CONCURRENCY):
-        lock_file = (SLOTS_DIRECTORY / f"{interface}-{os.getpgrp()}-{number}.lock").open("ab")
+        path = SLOTS_DIRECTORY / f"{interface}-{os.getpgrp()}-{number}.lock"
+        lock_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            lock_file.close()
+            os.close(lock_fd)
             continue
-        return ExportSlot(lock_file)
+        return ExportSlot(lock_fd)
     return None
 
 

@@ -28,13 +28,11 @@ def one_slot(settings):
 def holder() -> subprocess.Popen:
     """Another process of the same process group (a sibling worker) holding the stack's one slot."""
     env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings", REPORTS_EXPORT_CONCURRENCY="1")
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_A_SLOT], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout.readline().strip() == "held"
-    yield process
-    process.kill()
-    process.wait(10)
+    command = [sys.executable, "-c", HOLD_A_SLOT]
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout.readline().strip() == "held"
+        yield process
+        process.kill()
 
 
 def test_a_slot_held_by_another_worker_process_is_not_free(one_slot, holder):
