@@ -5,12 +5,15 @@ that trickles its request in; nginx reads requests whole before it passes them o
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from websockets.sync.client import connect
 
 from tests.conftest import skip_unless
 from tests.servers import NGINX_BINARY, NginxServer, uvicorn_server
@@ -153,3 +156,17 @@ def test_uvicorn_with_h11_refuses_a_request_head_over_its_limit(live_stacks, ser
 
     assert small == b"HTTP/1.1 200 OK"
     assert huge in {b"HTTP/1.1 400 Bad Request", b"reset"}
+
+
+def test_an_idle_websocket_outlives_the_client_timeouts(nginx):
+    # The slow-client timeouts are for requests; a chat socket may sit idle much longer.
+    with connect(f"ws://127.0.0.1:{nginx.port}/ws/chat/lobby/", origin=nginx.url, open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "history"
+        time.sleep(NGINX_CLIENT_HEADER_TIMEOUT + 3)
+
+        ws.send(json.dumps({"type": "message", "text": "still there?"}))
+        reply = json.loads(ws.recv(timeout=10))
+        while reply["type"] != "error":  # presence frames may come first
+            reply = json.loads(ws.recv(timeout=10))
+
+    assert reply["code"] == "auth_required"  # anonymous: refused, but by the consumer, on a live socket
