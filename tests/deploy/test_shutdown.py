@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.reports.live_exports import StalledReader, create_export_database, signed_in_session
-from tests.servers import WebServer, base_environment, gunicorn_server, uvicorn_server, wait_until
+from stacks.environment import base_environment
+from stacks.login import logged_in_session
+from stacks.processes import wait_until
+from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from tests.reports.live_exports import StalledReader, create_export_database
 
 pytestmark = pytest.mark.live
 
@@ -99,7 +102,7 @@ def test_a_stalled_export_reader_cannot_hold_a_stop_past_the_graceful_timeout(
         GRACEFUL_TIMEOUT=str(STALLED_GRACEFUL_SECONDS),
     )
     server = start(stack, env, server_logs)
-    stalled = StalledReader(server.url, "/reports/order-lines/csv/", signed_in_session(server.url))
+    stalled = StalledReader(server.url, "/reports/order-lines/csv/", logged_in_session(server.url, "alice"))
     try:
         assert stalled.read_head().startswith("HTTP/1.1 200")
 

@@ -15,8 +15,9 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
+from stacks.nginx import NGINX_BINARY, NginxServer
+from stacks.web import uvicorn_server
 from tests.conftest import skip_unless
-from tests.servers import NGINX_BINARY, NginxServer, uvicorn_server
 
 pytestmark = pytest.mark.live
 

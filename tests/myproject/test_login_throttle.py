@@ -3,14 +3,15 @@ sharing one database and one Redis, with small limits so the tests stay short.""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 
 from demo.seeding import DEMO_PASSWORD
+from stacks.database import LiveDatabase
+from stacks.environment import base_environment
+from stacks.login import csrf_token
+from stacks.redis_server import RedisServer
 from tests.conftest import start_stacks
-from tests.servers import LiveDatabase, RedisServer, base_environment
 
 pytestmark = pytest.mark.live
 
@@ -43,7 +44,7 @@ def throttled_stacks(tmp_path_factory, server_logs):
 def post_form(base_url: str, path: str, fields: dict[str, str]) -> tuple[requests.Session, requests.Response]:
     session = requests.Session()
     page = session.get(f"{base_url}{path}", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    token = csrf_token(page.text)
     response = session.post(
         f"{base_url}{path}", data={**fields, "csrfmiddlewaretoken": token}, allow_redirects=False, timeout=30
     )

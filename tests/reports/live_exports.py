@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.servers import LiveDatabase, base_environment, log_in, manage
+from stacks.database import LiveDatabase, manage
+from stacks.environment import base_environment
 
 # About 110 bytes per line: ~6.6 MB, more than a loopback socket's send and receive buffers can
 # hold (4 MB and a few KB here), so a client that stops reading leaves the server mid-export.
@@ -21,12 +22,6 @@ def create_export_database(tmp_dir: Path) -> LiveDatabase:
     database.create()
     manage(base_environment(DATABASE_URL=database.url), "seed_demo", "--size", str(EXPORT_LINES))
     return database
-
-
-def signed_in_session(base_url: str, username: str = "alice") -> requests.Session:
-    session = requests.Session()
-    log_in(session, base_url, username)
-    return session
 
 
 class StalledReader:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 import requests
 
+from stacks.environment import base_environment
+from stacks.login import logged_in_session
+from stacks.processes import wait_until
+from stacks.web import gunicorn_server, uvicorn_server
 from tests.conftest import Stacks
-from tests.reports.live_exports import StalledReader, create_export_database, signed_in_session
-from tests.servers import base_environment, gunicorn_server, uvicorn_server, wait_until
+from tests.reports.live_exports import StalledReader, create_export_database
 
 pytestmark = pytest.mark.live
 
@@ -45,7 +48,7 @@ def sql_lines_mentioning(server, text: str) -> list[str]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_head_answers_the_export_headers_without_running_the_export(export_stacks, stack):
     server = getattr(export_stacks, stack)
-    session = signed_in_session(server.url)
+    session = logged_in_session(server.url, "alice")
 
     head = session.head(f"{server.url}/reports/order-lines/csv/?start=2024-02-02", timeout=30)
     # A GET afterwards, whose export query must show up in the log: the log is complete up to here.
@@ -61,7 +64,7 @@ def test_head_answers_the_export_headers_without_running_the_export(export_stack
 @pytest.mark.parametrize("stack", STACKS)
 def test_an_export_past_the_bound_is_refused_with_503_and_retry_after(export_stacks, stack):
     server = getattr(export_stacks, stack)
-    session = signed_in_session(server.url)
+    session = logged_in_session(server.url, "alice")
     stalled = StalledReader(server.url, "/reports/order-lines/csv/", session)
     try:
         assert stalled.read_head().startswith("HTTP/1.1 200")
@@ -80,7 +83,7 @@ def test_an_export_past_the_bound_is_refused_with_503_and_retry_after(export_sta
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_reader_that_goes_away_gives_its_export_slot_back(export_stacks, stack):
     server = getattr(export_stacks, stack)
-    session = signed_in_session(server.url)
+    session = logged_in_session(server.url, "alice")
     stalled = StalledReader(server.url, "/reports/order-lines/csv/", session)
     assert stalled.read_head().startswith("HTTP/1.1 200")
     assert session.get(f"{server.url}/reports/top-products/csv/", timeout=30).status_code == 503

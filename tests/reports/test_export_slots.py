@@ -7,7 +7,11 @@ import sys
 import pytest
 
 from reports.export_slots import export_slot_acquire
-from tests.servers import ROOT, base_environment, wait_until
+from stacks.environment import base_environment
+from stacks.processes import ROOT, wait_until
+
+# The tests with a holder start a Python process.
+pytestmark = pytest.mark.live
 
 HOLD_A_SLOT = """
 import time, django

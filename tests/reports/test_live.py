@@ -11,10 +11,12 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from demo.seeding import DEMO_PASSWORD, DEMO_STAFF
+import stacks.login
+from demo.seeding import DEMO_STAFF
 from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from stacks.environment import base_environment
+from stacks.web import WebServer, uvicorn_server
 from tests.conftest import start_stacks
-from tests.servers import WebServer, base_environment, log_in, uvicorn_server
 
 pytestmark = pytest.mark.live
 
@@ -22,24 +24,7 @@ DELIVERY_DEADLINE_SECONDS = 2.0
 
 
 def logged_in_session(server: WebServer, username: str = DEMO_STAFF) -> requests.Session:
-    session = requests.Session()
-    login_page = session.get(f"{server.url}/accounts/login/", timeout=10)
-    response = session.post(
-        f"{server.url}/accounts/login/",
-        data={
-            "username": username,
-            "password": DEMO_PASSWORD,
-            "csrfmiddlewaretoken": csrf_token(login_page.text),
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text
-    return session
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    return stacks.login.logged_in_session(server.url, username)
 
 
 def publish(
@@ -48,7 +33,7 @@ def publish(
     page = session.get(f"{server.url}/reports/{slug}/", timeout=10)
     return session.post(
         f"{server.url}/reports/{slug}/publish/",
-        data={"csrfmiddlewaretoken": csrf_token(page.text)},
+        data={"csrfmiddlewaretoken": stacks.login.csrf_token(page.text)},
         headers={"Referer": f"{server.url}/reports/{slug}/"},
         allow_redirects=False,
         timeout=10,
@@ -124,8 +109,7 @@ def test_a_client_that_reconnects_with_after_gets_what_it_missed(live_stacks):
 
 @pytest.mark.parametrize("stack", ["wsgi", "asgi"])
 def test_csv_is_streamed_in_chunks_on_both_stacks(live_stacks, stack):
-    session = requests.Session()
-    log_in(session, live_stacks.wsgi.url, "alice")  # exports need a signed-in user
+    session = logged_in_session(live_stacks.wsgi, "alice")  # exports need a signed-in user
     response = session.get(f"{getattr(live_stacks, stack).url}/reports/order-lines/csv/", timeout=30)
 
     assert response.status_code == 200
@@ -138,8 +122,7 @@ def test_csv_is_streamed_in_chunks_on_both_stacks(live_stacks, stack):
 def test_csv_is_the_same_on_both_stacks_and_uvicorn_does_not_buffer_it(live_stacks, server_logs):
     # A Uvicorn of its own: Python prints a warning once per process, so the CSV must be the first
     # streamed response this process serves (WhiteNoise's static files trigger the same warning).
-    session = requests.Session()
-    log_in(session, live_stacks.wsgi.url, "alice")  # exports need a signed-in user
+    session = logged_in_session(live_stacks.wsgi, "alice")  # exports need a signed-in user
     uvicorn = uvicorn_server(live_stacks.env, server_logs)
     uvicorn.start()
     try:
