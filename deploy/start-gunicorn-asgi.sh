@@ -14,6 +14,7 @@ exec gunicorn myproject.asgi:application \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-asgi}" \
     --asgi-lifespan off \
+    --graceful-timeout "${GRACEFUL_TIMEOUT:-30}" \
     --access-logfile - \
     --no-control-socket \
     --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

@@ -5,6 +5,7 @@ Development gets safe defaults; a production start (debug off) refuses to run wi
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Counts failed logins in the database, which both stacks share (see "Login and sign-up
+    # throttling" below).
+    "axes",
     "chat",
     "reports",
     "demo",
@@ -63,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as Axes asks: it turns a refused login into its lockout response. It is async-capable,
+    # so under ASGI it adds no thread hop of its own.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
@@ -220,6 +227,73 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login and sign-up throttling ------------------------------------------------------------------
+# docs/reliability.md says why each limit is where it is.
+
+# Axes' backend goes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
+# for AXES_COOLOFF_MINUTES, right password or not. Counting the pair, not the address alone, keeps
+# one client behind a shared address (or a proxy that hides addresses) from locking everyone out;
+# counting the pair, not the username alone, keeps a stranger from locking a user out everywhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address is REMOTE_ADDR only: a client can write any X-Forwarded-For it likes.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Failures are all Axes needs to keep; a row per successful login would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Sign-ups per client address (django-ratelimit's "N/period": s, m, h or d), counted in the
+# "throttle" cache. With REDIS_URL set that is Redis, shared by every process of both stacks; without
+# it (runserver, unit tests: one process) it is this process's memory.
+SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        # Short socket timeouts: a Redis that hangs must not hang the sign-up page with it.
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
+}
+RATELIMIT_USE_CACHE = "throttle"
+# A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
+# Redis does not answer at all): the throttle is a brake, not a lock.
+RATELIMIT_FAIL_OPEN = True
+
+
+# Report exports ---------------------------------------------------------------------------------
+# docs/reliability.md says why: an export holds a sync worker (WSGI) or a database connection
+# (ASGI) for as long as the client takes to read it.
+
+# Report pages are public; their CSV export needs a signed-in user.
+REPORTS_EXPORT_LOGIN_REQUIRED = env.bool("REPORTS_EXPORT_LOGIN_REQUIRED", default=True)
+# Exports running at once on one stack (all its worker processes together); past it, 503 with
+# Retry-After before any byte of the export is sent.
+REPORTS_EXPORT_CONCURRENCY = env.int("REPORTS_EXPORT_CONCURRENCY", default=2)
+REPORTS_EXPORT_RETRY_AFTER_SECONDS = env.int("REPORTS_EXPORT_RETRY_AFTER_SECONDS", default=30)
+if REPORTS_EXPORT_CONCURRENCY < 1:
+    raise ImproperlyConfigured("REPORTS_EXPORT_CONCURRENCY must be at least 1.")
+_pool = _db.get("OPTIONS", {}).get("pool")
+if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
+    # Each running export holds one pooled connection until its last row: as many exports as the
+    # pool has connections would leave none for pages, and the next export would wait out the
+    # pool's timeout after its 200 header had gone out.
+    raise ImproperlyConfigured(
+        f"REPORTS_EXPORT_CONCURRENCY ({REPORTS_EXPORT_CONCURRENCY}) must be below the database "
+        f"pool's max_size ({_pool['max_size']})."
+    )
+
+
 # nginx terminates TLS in front of both stacks and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -249,5 +323,7 @@ LOGGING = {
     "loggers": {
         "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
         "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
+        # Axes logs four INFO lines per login; its warnings (failures, lockouts) are the news.
+        "axes": {"level": "WARNING"},
     },
 }

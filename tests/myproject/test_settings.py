@@ -116,6 +116,7 @@ def test_without_redis_url_the_layer_is_in_memory():
         ("REDIS_URL", "redis://127.0.0.1:notaport/0"),
         ("REDIS_URL", "127.0.0.1:6379"),
         ("SERVER_INTERFACE", "cgi"),
+        ("REPORTS_EXPORT_CONCURRENCY", "0"),
     ],
 )
 def test_an_unusable_value_refuses_to_start_naming_the_variable(variable, value):
@@ -124,3 +125,14 @@ def test_an_unusable_value_refuses_to_start_naming_the_variable(variable, value)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr.splitlines()[-1]
+
+
+def test_asgi_refuses_as_many_concurrent_exports_as_its_database_pool_has_connections():
+    result = load_settings(
+        SERVER_INTERFACE="asgi",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        REPORTS_EXPORT_CONCURRENCY="10",
+    )
+
+    assert result.returncode != 0
+    assert "REPORTS_EXPORT_CONCURRENCY (10) must be below the database pool's max_size (10)" in result.stderr
