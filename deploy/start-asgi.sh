@@ -11,11 +11,18 @@ workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --ws-max-size: refuse (close with 1009) WebSocket messages larger than a chat message could ever
 # need, instead of buffering whatever a client sends. The largest valid one is 2000 characters,
 # each escaped by the client's JSON encoder as a \uXXXX surrogate pair (12 bytes): about 24 KB.
+# Proxy headers: X-Forwarded-Proto and -For are believed only from FORWARDED_ALLOW_IPS, the proxy in
+# front (docker-compose.yml names nginx's). Unset, nobody is: a server reached directly must not let
+# a client claim HTTPS or another address (Uvicorn's own default trusts every loopback client).
+if [ -n "${FORWARDED_ALLOW_IPS:-}" ]; then
+    set -- --proxy-headers --forwarded-allow-ips "$FORWARDED_ALLOW_IPS"
+else
+    set -- --no-proxy-headers
+fi
 exec uvicorn myproject.asgi:application \
     --host "${HOST:-127.0.0.1}" \
     --port "${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --lifespan off \
     --ws-max-size "${WS_MAX_SIZE:-32768}" \
-    --proxy-headers \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    "$@"

@@ -13,6 +13,9 @@ workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
 # takes longer than this (a streamed CSV export of a million rows takes ~20 s here) is killed
 # halfway. Gunicorn's default of 30 s is too close; an async server has no such limit.
 # exec: Gunicorn replaces this shell, so SIGTERM/SIGINT from honcho or Docker reach it directly.
+# --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
+# proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
+# trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.wsgi:application \
     --bind "${HOST:-127.0.0.1}:${WSGI_PORT:-8001}" \
     --workers "$workers" \
@@ -20,4 +23,4 @@ exec gunicorn myproject.wsgi:application \
     --timeout "${GUNICORN_TIMEOUT:-120}" \
     --access-logfile - \
     --no-control-socket \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-}"
