@@ -237,3 +237,22 @@ def test_compose_stop_finishes_requests_in_flight_and_closes_websockets_politely
     assert results["wsgi"].headers["X-Interface"] == "wsgi"
     assert results["asgi"].headers["X-Interface"] == "asgi"
     assert close_code in {1001, 1012}
+
+
+def test_once_the_stack_is_back_a_chat_client_resumes_with_no_gap(dev_project):
+    dev_project.up("--scale", f"wsgi={SCALE}", "--scale", f"asgi={SCALE}")
+    with websocket(dev_project, "/ws/chat/lobby/") as socket:
+        # The newest message stored before the stop: the last one a page open then has seen.
+        last_seen = next_frame_of_type(socket, "history")["messages"][-1]["id"]
+    session = requests.Session()
+    log_in(session, dev_project.url, "carol")
+    with websocket(dev_project, "/ws/chat/lobby/", session) as sender:
+        next_frame_of_type(sender, "history")
+        sender.send(json.dumps({"type": "message", "text": "while you were away"}))
+        sent = next_frame_of_type(sender, "message")
+
+    # What the page does on reconnecting: ask for everything after the last message it saw.
+    with websocket(dev_project, f"/ws/chat/lobby/?after={last_seen}") as resumed:
+        missed = next_frame_of_type(resumed, "history")["messages"]
+
+    assert [(message["id"], message["text"]) for message in missed] == [(sent["id"], "while you were away")]
