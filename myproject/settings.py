@@ -242,11 +242,11 @@ if env.bool("DJANGO_TRUSTED_PROXY", default=False):
 # DJANGO_HTTPS: the site is served over HTTPS only. Plain-HTTP requests are redirected, and the
 # session and CSRF cookies never travel without TLS. The health probes are exempt: an orchestrator
 # checks them over plain HTTP from inside the network, and a redirect would fail its probe.
-HTTPS = env.bool("DJANGO_HTTPS", default=False)
-SECURE_SSL_REDIRECT = HTTPS
+_https_only = env.bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = _https_only
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_SECURE = _https_only
+CSRF_COOKIE_SECURE = _https_only
 # HSTS tells browsers to use HTTPS only, for this long; a promise that cannot be taken back before
 # it expires, so it starts at 0 (off) and a deployment raises it on purpose (docs/deployment.md).
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT
 
 STAND_IN_SCRIPT = ROOT / "deploy" / "docker" / "build-stand-ins.sh"
 # The images docker-compose.yml and the Dockerfile name, which build-stand-ins.sh stands in for.
@@ -22,6 +22,8 @@ BASE_IMAGES = ("python:3.11-slim", "postgres:16", "redis:7", "nginx:1.27-alpine"
 # What `docker compose` needs from this process's environment; nothing else passes, so the project
 # runs as it would for a user who set no variable (no DJANGO_*, DATABASE_URL or REDIS_URL).
 PASSED_VARIABLES = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
+# nginx's port and the stacks' ranges, as in docker-compose.yml (8000-8009).
+SPARE_PORTS = 10
 
 
 def docker_answers() -> bool:
@@ -43,12 +45,16 @@ def build_missing_stand_ins() -> None:
 
 
 def free_port_range(size: int) -> str:
-    """`first-last` of `size` consecutive free loopback ports, for a scaled service's replicas."""
-    for _ in range(50):
-        first = free_port()
-        if first + size > 65535:
-            continue
-        if all(_port_is_free(port) for port in range(first + 1, first + size)):
+    """`first-last` of `size` consecutive free loopback ports, below the kernel's ephemeral range.
+
+    Docker binds a published port only when a container starts (again after a restart), and fails
+    if something else took it meanwhile. Ports the kernel hands out (other tests' servers,
+    outgoing connections) come from the ephemeral range, so ports below it stay free."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    high = ephemeral_low - size if ephemeral_low - size > 10000 else 65536 - size
+    for _ in range(200):
+        first = random.randrange(10000, high)
+        if all(_port_is_free(port) for port in range(first, first + size)):
             return f"{first}-{first + size - 1}"
     raise RuntimeError(f"no {size} consecutive free ports")
 
@@ -68,17 +74,22 @@ class ComposeProject:
         self.log_dir = log_dir
         self.env_file = env_file
         self.variables = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
-        self.nginx_port = free_port()
+        # Host ports laid out as docker-compose.yml's defaults are (8000, then ranges from 8001 and
+        # 8002 to 8009), shifted to free ones.
+        first = int(free_port_range(SPARE_PORTS).split("-")[0])
+        last = first + SPARE_PORTS - 1
+        self.nginx_port = first
+        self.first_ports = {"wsgi": first + 1, "asgi": first + 2}
+        self.variables.update(
+            NGINX_HOST_PORT=str(first),
+            WSGI_HOST_PORT=f"{first + 1}-{last}",
+            ASGI_HOST_PORT=f"{first + 2}-{last}",
+        )
         # A network of its own, so that a project a developer runs alongside does not collide
         # with this one (docker-compose.yml fixes nginx's address, which the stacks trust).
         subnet = random.randrange(81, 255)
         self.nginx_address = f"172.29.{subnet}.80"
         self.variables.update(COMPOSE_SUBNET=f"172.29.{subnet}.0/24", NGINX_ADDRESS=self.nginx_address)
-        self.publish(wsgi=str(free_port()), asgi=str(free_port()))
-
-    def publish(self, *, wsgi: str, asgi: str) -> None:
-        """Host ports (or ranges, one port per replica) for the stacks; nginx keeps its own."""
-        self.variables.update(NGINX_HOST_PORT=str(self.nginx_port), WSGI_HOST_PORT=wsgi, ASGI_HOST_PORT=asgi)
 
     @property
     def url(self) -> str:
