@@ -14,17 +14,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from demo.seeding import DEMO_STAFF
+from stacks.login import csrf_token, log_in
 from tests.compose.project import ComposeProject
-from tests.servers import log_in
 
 # Building the image on a fresh machine takes minutes, more than the suite's usual 300 s.
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]
 
 SCALE = 3
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 def served_host(html: str) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from stacks.processes import ROOT
 from tests.compose.project import ComposeProject
-from tests.servers import ROOT
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]
 

@@ -5,14 +5,15 @@ The probe: a login POST whose Origin is https://host. Django's CSRF check compar
 the scheme the request arrived on, so it passes (200: the form again, wrong password) only when the
 server believed the request came over HTTPS, and is refused (403) otherwise."""
 
-import re
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from stacks.environment import base_environment
+from stacks.login import csrf_token
+from stacks.nginx import NGINX_BINARY, NginxServer
 from tests.conftest import Stacks, skip_unless, start_stacks
-from tests.servers import NGINX_BINARY, NginxServer, base_environment
 
 pytestmark = pytest.mark.live
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.live
 def login_post_claiming_https(base_url: str) -> requests.Response:
     session = requests.Session()
     page = session.get(f"{base_url}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    token = csrf_token(page.text)
     https_origin = base_url.replace("http://", "https://")
     return session.post(
         f"{base_url}/accounts/login/",
