@@ -21,6 +21,14 @@ workers="${WEB_CONCURRENCY:-$(nproc)}"
 # costs throughput), and only to a head still incomplete past 16 KB: a bigger one that arrives
 # whole still gets through. Behind the project's nginx none of this matters: nginx reads the whole
 # request first and refuses a header line over 8 KB.
+# Proxy headers: X-Forwarded-Proto and -For are believed only from FORWARDED_ALLOW_IPS, the proxy in
+# front (docker-compose.yml names nginx's). Unset, nobody is: a server reached directly must not let
+# a client claim HTTPS or another address (Uvicorn's own default trusts every loopback client).
+if [ -n "${FORWARDED_ALLOW_IPS:-}" ]; then
+    set -- --proxy-headers --forwarded-allow-ips "$FORWARDED_ALLOW_IPS"
+else
+    set -- --no-proxy-headers
+fi
 exec uvicorn myproject.asgi:application \
     --host "${HOST:-127.0.0.1}" \
     --port "${ASGI_PORT:-8002}" \
@@ -31,5 +39,4 @@ exec uvicorn myproject.asgi:application \
     --timeout-keep-alive 5 \
     --http "${UVICORN_HTTP:-auto}" \
     --h11-max-incomplete-event-size 16384 \
-    --proxy-headers \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    "$@"

@@ -9,6 +9,9 @@ set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --asgi-lifespan off: Django's ASGI handler does not implement the lifespan protocol.
+# --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
+# proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
+# trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.asgi:application \
     --bind "${HOST:-127.0.0.1}:${ASGI_PORT:-8002}" \
     --workers "$workers" \
@@ -17,4 +20,4 @@ exec gunicorn myproject.asgi:application \
     --graceful-timeout "${GRACEFUL_TIMEOUT:-30}" \
     --access-logfile - \
     --no-control-socket \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-}"

@@ -22,6 +22,9 @@ workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
 # --limit-request-*: Gunicorn's own defaults, written out because they are the stack's only
 # defence against oversized request heads: a 4 KB request line, 100 header fields of 8 KB each.
 # exec: Gunicorn replaces this shell, so SIGTERM/SIGINT from honcho or Docker reach it directly.
+# --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
+# proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
+# trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.wsgi:application \
     --bind "${HOST:-127.0.0.1}:${WSGI_PORT:-8001}" \
     --workers "$workers" \
@@ -33,4 +36,4 @@ exec gunicorn myproject.wsgi:application \
     --limit-request-field_size 8190 \
     --access-logfile - \
     --no-control-socket \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-}"

@@ -1,9 +1,11 @@
 """Settings for the project: every value that varies between machines comes from the environment,
-read here and nowhere else (see ../shared/CONTRACT.md, "Configuration").
+read here and nowhere else (the README's "Configuration" lists them; docs/deployment.md says how
+production sets them).
 
 Development gets safe defaults; a production start (debug off) refuses to run without what it needs.
 """
 
+import os
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -14,19 +16,26 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# A variable set to an empty string counts as unset. Compose files and CI templates pass variables
+# through as `${NAME:-}`, which sets them empty when the user set nothing; an empty
+# DJANGO_SECRET_KEY must still mean "no key" (refused in production, the dev-only key in debug),
+# never an empty key, and an empty DATABASE_URL or REDIS_URL must mean the default.
 env = environ.Env()
+env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 if DEBUG:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-dev-only-never-use-in-production")
-elif not env.str("DJANGO_SECRET_KEY", default=""):
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off; "
-        "set it to a long random string (or set DJANGO_DEBUG=1 for local development)."
-    )
 else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    try:
+        SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off; set it to a long "
+            "random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'` "
+            "(or set DJANGO_DEBUG=1 for local development)."
+        ) from None
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
@@ -294,8 +303,33 @@ if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
     )
 
 
-# nginx terminates TLS in front of both stacks and says so in this header.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS --------------------------------------------------------------------------------------------
+# Whether a request came over HTTPS is the server's call, not the client's: Gunicorn and Uvicorn
+# honour X-Forwarded-Proto (and -For) only from the addresses in FORWARDED_ALLOW_IPS (the proxy in
+# front; deploy/start-*.sh), and tell Django through wsgi.url_scheme / the ASGI scope. A server that
+# cannot be told whom to trust needs Django to read the header itself, and that is safe only when
+# every request passes through a proxy that overwrites it: DJANGO_TRUSTED_PROXY declares such a
+# proxy. Trusting the header from anyone would let any client claim HTTPS (and pass the CSRF
+# Origin check for an https:// origin).
+if env.bool("DJANGO_TRUSTED_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# DJANGO_HTTPS: the site is served over HTTPS only. Plain-HTTP requests are redirected, and the
+# session and CSRF cookies never travel without TLS. The health probes are exempt: an orchestrator
+# checks them over plain HTTP from inside the network, and a redirect would fail its probe.
+_https_only = env.bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = _https_only
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = _https_only
+CSRF_COOKIE_SECURE = _https_only
+# HSTS tells browsers to use HTTPS only, for this long; a promise that cannot be taken back before
+# it expires, so it starts at 0 (off) and a deployment raises it on purpose (docs/deployment.md).
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+# Origins allowed to POST besides the page's own host, e.g. https://example.com when a proxy
+# changes the host name on the way.
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
