@@ -95,10 +95,14 @@ def live_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks
     stacks.asgi.stop()
 
 
-@pytest.fixture(params=["wsgi", "asgi"])
+@pytest.fixture(params=["wsgi", "asgi-stock", "asgi-async-native"])
 def interface(request) -> str:
-    """Run the test once through each of Django's handlers."""
-    return request.param
+    """Run the test once through Django's WSGI handler and once through its ASGI handler with each
+    ASGI middleware list (DJANGO_ASGI_STACK); returns the interface, "wsgi" or "asgi"."""
+    if request.param == "asgi-async-native":
+        settings = request.getfixturevalue("settings")
+        settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE
+    return request.param.partition("-")[0]
 
 
 def fetch(interface: str, path: str):
