@@ -18,7 +18,8 @@ def static_get(stack: str, settings, **headers) -> tuple[int, dict[str, str | No
         body = b"".join(response.streaming_content) if response.status_code == 200 else b""
         return response.status_code, {name: response.get(name) for name in CACHING_HEADERS}, body
 
-    settings.MIDDLEWARE = settings.STOCK_MIDDLEWARE if stack == "asgi-stock" else settings.ASYNC_NATIVE_MIDDLEWARE
+    native = stack == "asgi-async-native"
+    settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE if native else settings.STOCK_MIDDLEWARE
 
     async def get():
         response = await AsyncClient().get(STYLESHEET, headers=headers)
@@ -58,7 +59,9 @@ def test_a_static_file_the_client_has_is_not_modified(stack, settings):
 def test_only_the_stock_asgi_stack_buffers_static_files_through_a_sync_iterator(
     live_database, shared_redis_url, server_logs, stack, warns
 ):
-    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, DJANGO_ASGI_STACK=stack)
+    env = base_environment(
+        DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, DJANGO_ASGI_STACK=stack
+    )
     uvicorn = uvicorn_server(env, server_logs)
     uvicorn.start()
     try:
