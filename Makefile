@@ -125,4 +125,4 @@ bench-tax: install-dev ## ASGI tax: CPU per request and req/s of each step, stoc
 	$(BIN)/python -m loadtests.bench_asgi_tax $(TAX_BENCH_ARGS)
 
 flamegraph: install-dev ## ASGI tax: py-spy flame graphs of both stacks under load, into docs/asgi-tax/
-	$(BIN)/python -m loadtests.bench_asgi_tax --flamegraphs docs/asgi-tax --duration 15
+	$(BIN)/python -m loadtests.profile_asgi_tax --folder docs/asgi-tax

@@ -7,7 +7,8 @@ table shows medians, server CPU µs per request (from /proc, via psutil: steadie
 a busy machine) and ratios to the stock stack measured in the same run.
 
     python -m loadtests.bench_asgi_tax [--rounds 3] [--duration 5] [--connections 32]
-    python -m loadtests.bench_asgi_tax --flamegraphs docs/asgi-tax   # `make flamegraph`
+
+Its flame graphs are loadtests/profile_asgi_tax.py's (`make flamegraph`).
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
 import statistics
 import sys
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-
-import psutil
 
 from loadtests.compare import (
     EmbeddedRedis,
@@ -34,7 +32,7 @@ from loadtests.compare import (
     prepare_database,
 )
 from loadtests.http_load import LoadResult, run_load
-from loadtests.servers import DEPLOY, ROOT, VENV_BIN, RunningServer, ServerConfig
+from loadtests.servers import DEPLOY, RunningServer, ServerConfig
 
 HELLO = {"asgi": "/demo/async/hello/", "wsgi": "/demo/sync/hello/"}
 SLEEP_MS = 100
@@ -212,64 +210,16 @@ def bench(options: argparse.Namespace) -> None:
     print_table(hello, sleep)
 
 
-def flamegraphs(options: argparse.Namespace, folder: Path) -> None:
-    """py-spy records one Uvicorn worker per stack while the load generator sends `hello`."""
-    server_cores, load_cores = split_cores()
-    os.sched_setaffinity(0, load_cores)
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="flamegraph-") as tmp:
-        log_dir = Path(tmp)
-        redis = EmbeddedRedis(log_dir / "redis.log")
-        env = base_environment(f"sqlite:///{log_dir / 'bench.sqlite3'}", redis.url)
-        try:
-            prepare_database(env, log_dir / "setup.log")
-            for stack in ("stock", "async-native"):
-                output = folder / f"{stack}.svg"
-                port = free_port()
-                # Uvicorn run directly (the start script's flags, one worker, no reloader) so that
-                # py-spy's child is the worker itself.
-                # --gil: only the thread holding the GIL is sampled, so the graph shows where the CPU
-                # goes, not where threads wait. --nonblocking: the worker is never paused.
-                profiler = [str(VENV_BIN / "py-spy"), "record", "--rate", "250", "--gil", "--nonblocking"]
-                worker = [str(VENV_BIN / "uvicorn"), "myproject.asgi:application", "--port", str(port)]
-                command = [*profiler, "--output", str(output), "--", *worker, "--lifespan", "off"]
-                stack_env = {"DJANGO_ASGI_STACK": stack}
-                config = ServerConfig(stack, stack, "asgi", command, "ASGI_PORT", stack_env)
-                server = RunningServer(config, env, port, server_cores, log_dir / f"{stack}.log")
-                try:
-                    server.wait_until_ready()
-                    server.warm_up([HELLO["asgi"]], rounds=50)
-                    sample = measure(server, HELLO["asgi"], options.connections, options.duration)
-                    print(f"{stack}: {sample}", flush=True)
-                finally:
-                    # py-spy writes the graph when its child ends: stop Uvicorn, not py-spy.
-                    for child in _children(server.pid):
-                        os.kill(child, signal.SIGINT)
-                    server.process.wait(60)
-                print(f"wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
-        finally:
-            redis.stop()
-
-
-def _children(pid: int) -> list[int]:
-    return [child.pid for child in psutil.Process(pid).children()]
-
-
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32, help="connections for hello")
-    parser.add_argument("--flamegraphs", type=Path, help="record py-spy flame graphs into this folder")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_arguments(argv)
-    if options.flamegraphs:
-        flamegraphs(options, options.flamegraphs)
-    else:
-        bench(options)
+    bench(parse_arguments(argv))
     return 0
 
 
