@@ -1,7 +1,7 @@
 """Where the CPU of an ASGI request goes (`make flamegraph`; docs/asgi-tax.md).
 
-For each stack (DJANGO_ASGI_STACK=stock, then async-native), py-spy records one Uvicorn worker,
-pinned to one core, while loadtests/http_load.py sends `hello` from another core. It writes
+For each stack (DJANGO_ASGI_STACK=stock, then async-native), py-spy attaches to one warmed-up
+Uvicorn worker, pinned to one core, while loadtests/http_load.py sends `hello` from another core. It writes
 `<stack>.svg` (a flame graph) and prints where the samples' innermost frames are, by package: the
 thread hand-offs (asgiref, concurrent.futures, threading, queue), Django, the server, asyncio.
 
@@ -13,27 +13,28 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
+import subprocess
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-import psutil
-
 from loadtests.bench_asgi_tax import HELLO, measure, split_cores
 from loadtests.compare import EmbeddedRedis, base_environment, free_port, prepare_database
-from loadtests.servers import ROOT, VENV_BIN, RunningServer, ServerConfig
+from loadtests.servers import DEPLOY, ROOT, VENV_BIN, RunningServer, ServerConfig
 
 STACKS = ("stock", "async-native")
-# Innermost frame's file -> what it is; first match wins. Stdlib paths end in the module's name.
+START_ASGI = [str(DEPLOY / "start-asgi.sh")]
+# Innermost frame's file (as py-spy names it: relative to site-packages or the standard library)
+# -> what it is; the first match wins.
 CATEGORIES = [
-    ("thread hand-offs", re.compile(r"asgiref/|concurrent/futures/|/threading\.py|/queue\.py")),
-    ("access log", re.compile(r"/logging/|uvicorn/logging\.py")),
-    ("Django", re.compile(r"/django/")),
-    ("static files", re.compile(r"/whitenoise/|/servestatic/")),
-    ("server (Uvicorn, httptools)", re.compile(r"/uvicorn/|/httptools/|/h11/")),
-    ("event loop (asyncio, uvloop)", re.compile(r"/asyncio/|/uvloop/")),
+    ("thread hand-offs", re.compile(r"^(asgiref/|concurrent/futures/|threading\.py|queue\.py)")),
+    ("access log", re.compile(r"^(logging/|uvicorn/logging\.py)")),
+    ("Django", re.compile(r"^django/")),
+    ("static files", re.compile(r"^(whitenoise|servestatic)/")),
+    ("server (Uvicorn, httptools)", re.compile(r"^(uvicorn|httptools|h11)/")),
+    ("event loop (asyncio, uvloop)", re.compile(r"^(asyncio|uvloop)/|^selectors\.py")),
+    ("the project", re.compile(r"^(myproject|demo)/")),
 ]
 FRAME_FILE = re.compile(r"\(([^():]+):\d+\)$")
 
@@ -51,43 +52,18 @@ def categorize(folded: Path) -> Counter[str]:
     return counts
 
 
-def record(
-    stack: str,
-    output: Path,
-    fmt: str,
-    env: dict[str, str],
-    cores: set[int],
-    logs: Path,
-    args: argparse.Namespace,
-) -> None:
-    port = free_port()
+def profile(server: RunningServer, output: Path, fmt: str, args: argparse.Namespace) -> None:
+    """py-spy attaches to the running worker for `args.duration` seconds of load."""
     # --gil: only the thread holding the GIL is sampled, so the graph shows where the CPU goes, not
-    # where threads wait. --nonblocking: the worker is never paused. Uvicorn runs directly (one
-    # worker, the start script's defaults) so that py-spy's child is the worker itself.
-    profiler = [str(VENV_BIN / "py-spy"), "record", "--rate", "250", "--gil", "--nonblocking"]
-    worker = [
-        str(VENV_BIN / "uvicorn"),
-        "myproject.asgi:application",
-        "--port",
-        str(port),
-        "--lifespan",
-        "off",
-    ]
-    command = [*profiler, "--format", fmt, "--output", str(output), "--", *worker]
-    config = ServerConfig(stack, stack, "asgi", command, "ASGI_PORT", {"DJANGO_ASGI_STACK": stack})
-    server = RunningServer(config, env, port, cores, logs / f"{stack}-{fmt}.log")
-    try:
-        server.wait_until_ready()
-        server.warm_up([HELLO["asgi"]], rounds=50)
+    # where threads wait. --nonblocking: the worker is never paused.
+    command = [str(VENV_BIN / "py-spy"), "record", "--pid", str(server.pid), "--format", fmt]
+    command += ["--duration", f"{args.duration:g}", "--rate", "250", "--gil", "--nonblocking"]
+    command += ["--output", str(output)]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL) as profiler:
         sample = measure(server, HELLO["asgi"], args.connections, args.duration)
-        print(
-            f"{stack} ({fmt}): {sample.rps:,.0f} req/s, {sample.cpu_us:,.0f} µs/req under py-spy", flush=True
-        )
-    finally:
-        # py-spy writes its output when its child ends: stop Uvicorn, not py-spy.
-        for child in psutil.Process(server.pid).children():
-            os.kill(child.pid, signal.SIGINT)
-        server.process.wait(60)
+        profiler.wait(60)
+    measured = f"{sample.rps:,.0f} req/s, {sample.cpu_us:,.0f} µs/req"
+    print(f"{server.config.name}: {measured} while py-spy sampled it", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,12 +80,23 @@ def main(argv: list[str] | None = None) -> int:
         redis = EmbeddedRedis(logs / "redis.log")
         env = base_environment(f"sqlite:///{logs / 'bench.sqlite3'}", redis.url)
         env.pop("DJANGO_ASGI_STACK", None)
+        env["WEB_CONCURRENCY"] = "1"
         try:
             prepare_database(env, logs / "setup.log")
             for stack in STACKS:
-                record(stack, args.folder / f"{stack}.svg", "flamegraph", env, server_cores, logs, args)
+                # The start script with one worker: Uvicorn serves in the process it starts.
+                config = ServerConfig(
+                    stack, stack, "asgi", START_ASGI, "ASGI_PORT", {"DJANGO_ASGI_STACK": stack}
+                )
+                server = RunningServer(config, env, free_port(), server_cores, logs / f"{stack}.log")
                 folded = logs / f"{stack}.txt"
-                record(stack, folded, "raw", env, server_cores, logs, args)
+                try:
+                    server.wait_until_ready()
+                    server.warm_up([HELLO["asgi"]], rounds=50)
+                    profile(server, args.folder / f"{stack}.svg", "flamegraph", args)
+                    profile(server, folded, "raw", args)
+                finally:
+                    server.stop()
                 counts = categorize(folded)
                 total = sum(counts.values())
                 print(f"{stack}: {total} samples, by innermost frame:")
