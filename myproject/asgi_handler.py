@@ -29,17 +29,20 @@ What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the re
 """
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 from asgiref.sync import ThreadSensitiveContext
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
-# Threads kept for reuse. One per request that is between its first and last sync call at the same
-# moment; a worker with more of those at once (a burst of slow requests) starts threads for the
-# excess as asgiref would, and retires them afterwards. 256 covers the project's benchmarks (200
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Threads kept for reuse. A worker needs one per request in flight; past this many at once (a burst
+# of slow requests) it starts threads for the excess, as asgiref would, and retires them afterwards. 256 covers the project's benchmarks (200
 # concurrent slow requests on one worker); an idle thread costs little more than its stack.
 MAX_IDLE_REQUEST_THREADS = 256
 
@@ -55,7 +58,7 @@ class RequestThread(ThreadPoolExecutor):
         self._unfinished = 0
         self._lock = threading.Lock()
 
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._lock:
             self._unfinished += 1
         try:
