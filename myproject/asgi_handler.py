@@ -83,7 +83,9 @@ class RequestThread(ThreadPoolExecutor):
 class RequestThreadPool:
     """Lends each request a `RequestThread`, and keeps up to `max_idle` of them for reuse.
 
-    Used from the event loop's thread only (lease and give back happen there), so it needs no lock.
+    Lease and give-back happen on an event loop's thread. A server may run several loops in one
+    process, on threads of its own, so both rest on single list operations, atomic in CPython: the
+    worst a race does is keep one thread more than `max_idle`.
     """
 
     def __init__(self, max_idle: int = MAX_IDLE_REQUEST_THREADS) -> None:
@@ -92,7 +94,10 @@ class RequestThreadPool:
 
     def lease(self) -> RequestThread:
         # Last in, first out: the thread that just served a request is warm in the CPU's caches.
-        return self._idle.pop() if self._idle else RequestThread()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return RequestThread()
 
     def give_back(self, executor: RequestThread) -> None:
         if executor.idle and len(self._idle) < self.max_idle:
