@@ -42,8 +42,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 # Threads kept for reuse. A worker needs one per request in flight; past this many at once (a burst
-# of slow requests) it starts threads for the excess, as asgiref would, and retires them afterwards. 256 covers the project's benchmarks (200
-# concurrent slow requests on one worker); an idle thread costs little more than its stack.
+# of slow requests) it starts threads for the excess, as asgiref would, and retires them afterwards.
+# 256 covers the project's benchmarks (200 concurrent slow requests on one worker); an idle thread
+# costs little more than its stack.
 MAX_IDLE_REQUEST_THREADS = 256
 
 
