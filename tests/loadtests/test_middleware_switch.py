@@ -16,7 +16,9 @@ print(json.dumps(settings.MIDDLEWARE))
 
 def middleware_with(**environment: str) -> list[str]:
     env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
-    env.pop("DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE", None)
+    # SERVER_INTERFACE and DJANGO_ASGI_STACK pick the list too; a WSGI process's is checked here.
+    for name in ("DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE", "SERVER_INTERFACE", "DJANGO_ASGI_STACK"):
+        env.pop(name, None)
     env.update(environment)
     result = subprocess.run(
         [sys.executable, "-c", PRINT_MIDDLEWARE],
