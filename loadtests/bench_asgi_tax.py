@@ -19,20 +19,20 @@ import platform
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from loadtests.compare import (
-    EmbeddedRedis,
-    base_environment,
-    cpu_model,
-    free_port,
-    git_commit,
-    prepare_database,
-)
 from loadtests.http_load import LoadResult, run_load
-from loadtests.servers import DEPLOY, RunningServer, ServerConfig
+from loadtests.servers import RunningServer, ServerConfig
+from stacks.database import migrate_and_seed
+from stacks.environment import base_environment
+from stacks.machine import cpu_model, git_commit
+from stacks.processes import free_port
+from stacks.redis_server import redis_url
+from stacks.web import DEPLOY
 
 HELLO = {"asgi": "/demo/async/hello/", "wsgi": "/demo/sync/hello/"}
 SLEEP_MS = 100
@@ -130,6 +130,18 @@ def machine_facts(server_cores: set[int], load_cores: set[int]) -> list[str]:
     ]
 
 
+@contextmanager
+def benchmark_environment(log_dir: Path) -> Iterator[dict[str, str]]:
+    """A migrated SQLite file and a Redis (REDIS_URL's, or an embedded one) for one worker per server,
+    each configuration's own settings left to it."""
+    with redis_url(log_dir) as redis:
+        env = base_environment(DATABASE_URL=f"sqlite:///{log_dir / 'bench.sqlite3'}", REDIS_URL=redis)
+        env.pop("DJANGO_ASGI_STACK", None)
+        env["WEB_CONCURRENCY"] = "1"
+        migrate_and_seed(env, size=200)
+        yield env
+
+
 def start(variant: Variant, env: dict[str, str], cores: set[int], log_dir: Path) -> RunningServer:
     server = RunningServer(variant.config, env, free_port(), cores, log_dir / f"{variant.name}.log")
     server.wait_until_ready()
@@ -181,15 +193,13 @@ def bench(options: argparse.Namespace) -> None:
     os.sched_setaffinity(0, load_cores)
     facts = machine_facts(server_cores, load_cores)
     print("\n".join(facts), flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-tax-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-tax-") as folder,
+        benchmark_environment(Path(folder)) as env,
+    ):
         log_dir = Path(folder)
-        redis = EmbeddedRedis(log_dir / "redis.log")
-        env = base_environment(f"sqlite:///{log_dir / 'bench.sqlite3'}", redis.url)
-        env.pop("DJANGO_ASGI_STACK", None)
-        env["WEB_CONCURRENCY"] = "1"
         servers: dict[str, RunningServer] = {}
         try:
-            prepare_database(env, log_dir / "setup.log")
             for variant in VARIANTS:
                 servers[variant.name] = start(variant, env, server_cores, log_dir)
             hello: dict[str, list[Sample]] = {variant.name: [] for variant in VARIANTS}
@@ -210,7 +220,6 @@ def bench(options: argparse.Namespace) -> None:
         finally:
             for server in servers.values():
                 server.stop()
-            redis.stop()
     print("\n" + "\n".join(facts))
     print(f"load average at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
     rounds = f"{options.rounds} interleaved rounds of {options.duration:g} s"

@@ -19,9 +19,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from loadtests.bench_asgi_tax import HELLO, measure, split_cores
-from loadtests.compare import EmbeddedRedis, base_environment, free_port, prepare_database
-from loadtests.servers import DEPLOY, ROOT, VENV_BIN, RunningServer, ServerConfig
+from loadtests.bench_asgi_tax import HELLO, benchmark_environment, measure, split_cores
+from loadtests.servers import RunningServer, ServerConfig
+from stacks.processes import ROOT, VENV_BIN, free_port
+from stacks.web import DEPLOY
 
 STACKS = ("stock", "async-native")
 START_ASGI = [str(DEPLOY / "start-asgi.sh")]
@@ -75,35 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     server_cores, load_cores = split_cores()
     os.sched_setaffinity(0, load_cores)
     args.folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="flamegraph-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="flamegraph-") as tmp, benchmark_environment(Path(tmp)) as env:
         logs = Path(tmp)
-        redis = EmbeddedRedis(logs / "redis.log")
-        env = base_environment(f"sqlite:///{logs / 'bench.sqlite3'}", redis.url)
-        env.pop("DJANGO_ASGI_STACK", None)
-        env["WEB_CONCURRENCY"] = "1"
-        try:
-            prepare_database(env, logs / "setup.log")
-            for stack in STACKS:
-                # The start script with one worker: Uvicorn serves in the process it starts.
-                config = ServerConfig(
-                    stack, stack, "asgi", START_ASGI, "ASGI_PORT", {"DJANGO_ASGI_STACK": stack}
-                )
-                server = RunningServer(config, env, free_port(), server_cores, logs / f"{stack}.log")
-                folded = logs / f"{stack}.txt"
-                try:
-                    server.wait_until_ready()
-                    server.warm_up([HELLO["asgi"]], rounds=50)
-                    profile(server, args.folder / f"{stack}.svg", "flamegraph", args)
-                    profile(server, folded, "raw", args)
-                finally:
-                    server.stop()
-                counts = categorize(folded)
-                total = sum(counts.values())
-                print(f"{stack}: {total} samples, by innermost frame:")
-                for name, count in counts.most_common():
-                    print(f"  {name:<30} {count / total:6.1%}")
-        finally:
-            redis.stop()
+        for stack in STACKS:
+            # The start script with one worker: Uvicorn serves in the process it starts.
+            config = ServerConfig(stack, stack, "asgi", START_ASGI, "ASGI_PORT", {"DJANGO_ASGI_STACK": stack})
+            server = RunningServer(config, env, free_port(), server_cores, logs / f"{stack}.log")
+            folded = logs / f"{stack}.txt"
+            try:
+                server.wait_until_ready()
+                server.warm_up([HELLO["asgi"]], rounds=50)
+                profile(server, args.folder / f"{stack}.svg", "flamegraph", args)
+                profile(server, folded, "raw", args)
+            finally:
+                server.stop()
+            counts = categorize(folded)
+            total = sum(counts.values())
+            print(f"{stack}: {total} samples, by innermost frame:")
+            for name, count in counts.most_common():
+                print(f"  {name:<30} {count / total:6.1%}")
     return 0
 
 

@@ -5,7 +5,8 @@ import requests
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from tests.servers import base_environment, uvicorn_server
+from stacks.environment import base_environment
+from stacks.web import uvicorn_server
 
 STYLESHEET = "/static/css/site.css"
 # What a browser or a CDN caches by: these must not depend on the stack.
