@@ -3,7 +3,7 @@ async-native for the ASGI stack (settings.ASYNC_NATIVE_MIDDLEWARE; docs/asgi-tax
 
 Django's built-ins are `MiddlewareMixin` classes. Under ASGI, the mixin sends every
 `process_request` and `process_response` through `sync_to_async`: a hand-off to a thread and back,
-some 45 to 50 µs of CPU each (docs/asgi-tax.md), to run a few lines that set a header or read a
+some 40 to 55 µs of CPU each (docs/asgi-tax.md), to run a few lines that set a header or read a
 cookie. The subclasses below keep Django's hooks, unchanged, and only change where they run: on the
 event loop, unless this very request needs the thread (a session or messages to save, a form body
 to read for the CSRF check). Under WSGI they behave exactly like their parents, because the mixin's
