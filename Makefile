@@ -117,3 +117,15 @@ CHAT_BENCH_ARGS ?=
 
 bench-chat: install-dev ## Chat: fan-out to 100 and 1000 WebSocket clients on each Redis layer
 	$(BIN)/python -m loadtests.chat_fanout $(CHAT_BENCH_ARGS)
+
+# The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the project's async-native one,
+# step by step, one Uvicorn worker pinned to one core. Options through TAX_BENCH_ARGS, e.g.
+# TAX_BENCH_ARGS="--rounds 5 --duration 10".
+.PHONY: bench-tax flamegraph
+TAX_BENCH_ARGS ?=
+
+bench-tax: install-dev ## ASGI tax: CPU per request and req/s of each step, stock to async-native
+	$(BIN)/python -m loadtests.bench_asgi_tax $(TAX_BENCH_ARGS)
+
+flamegraph: install-dev ## ASGI tax: py-spy flame graphs of both stacks under load, into docs/asgi-tax/
+	$(BIN)/python -m loadtests.profile_asgi_tax --folder docs/asgi-tax

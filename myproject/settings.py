@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
+    "servestatic",
     # Counts failed logins in the database, which both stacks share (see "Login and sign-up
     # throttling" below).
     "axes",
@@ -65,7 +67,25 @@ INSTALLED_APPS = [
     "demo",
 ]
 
-MIDDLEWARE = [
+# The ASGI stack ----------------------------------------------------------------------------------
+# DJANGO_ASGI_STACK picks what an ASGI process runs for HTTP (docs/asgi-tax.md):
+# - "stock": Django's ASGIHandler and Django's middleware as shipped, with WhiteNoise. Every
+#   request pays about fifteen hand-offs to a thread and back, and two new OS threads.
+# - "async-native" (the default): the same middleware as subclasses whose hooks run on the event
+#   loop, ServeStatic for static files, and a handler that reuses the request's thread
+#   (myproject/middleware.py, myproject/asgi_handler.py). Same behaviour, proved by the tests on
+#   both stacks, at about a third of the CPU per request.
+# The project runs async-native everywhere (make run, the Procfile, the containers) because that is
+# the ASGI stack it recommends; "stock" stays one variable away, so that `make compare`,
+# `make bench-tax` and readers can measure the difference. WSGI processes always run the stock
+# list: their middleware calls are plain function calls, with no tax to cut, and ServeStatic's
+# Django middleware is async-only.
+ASGI_STACKS = ("stock", "async-native")
+ASGI_STACK = env.str("DJANGO_ASGI_STACK", default="async-native")
+if ASGI_STACK not in ASGI_STACKS:
+    raise ImproperlyConfigured(f"DJANGO_ASGI_STACK must be 'stock' or 'async-native', not {ASGI_STACK!r}.")
+
+STOCK_MIDDLEWARE = [
     # Outermost, so that every response (errors and static files included) names its interface.
     "myproject.middleware.InterfaceHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -80,6 +100,24 @@ MIDDLEWARE = [
     # so under ASGI it adds no thread hop of its own.
     "axes.middleware.AxesMiddleware",
 ]
+# The same list, in the same order, each entry async-capable: one sync-only entry would put itself
+# and its async neighbours back on a thread.
+ASYNC_NATIVE_MIDDLEWARE = [
+    "myproject.middleware.InterfaceHeaderMiddleware",
+    "myproject.middleware.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "myproject.middleware.SessionMiddleware",
+    "myproject.middleware.CommonMiddleware",
+    "myproject.middleware.CsrfViewMiddleware",
+    "myproject.middleware.AuthenticationMiddleware",
+    "myproject.middleware.MessageMiddleware",
+    "myproject.middleware.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+if SERVER_INTERFACE == "asgi" and ASGI_STACK == "async-native":
+    MIDDLEWARE = ASYNC_NATIVE_MIDDLEWARE
+else:
+    MIDDLEWARE = STOCK_MIDDLEWARE
 
 # For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
 # interface. It keeps the X-Interface header (async-native, so no thread hop under ASGI) and drops
@@ -338,12 +376,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves static files from the same process on both stacks. The project ships a few
-# small files, so it serves them straight from the finders: no STATIC_ROOT, and no start path
-# (make run, the Procfile, the containers, the tests) needs a collectstatic step.
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
-
+# Static files are served from the same process on both stacks: by WhiteNoise in the stock list,
+# by ServeStatic (a fork of WhiteNoise with an async path, reading the same settings under its own
+# prefix) in the async-native one; the tests check that both send the same caching headers. The
+# project ships a few small files, so both serve them straight from the finders: no STATIC_ROOT,
+# and no start path (make run, the Procfile, the containers, the tests) needs a collectstatic step.
+WHITENOISE_USE_FINDERS = SERVESTATIC_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = SERVESTATIC_AUTOREFRESH = DEBUG
 
 LOGGING = {
     "version": 1,
