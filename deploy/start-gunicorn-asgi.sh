@@ -10,11 +10,15 @@ cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --asgi-lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which
 # has no `lifespan` route and raises on that scope, so the worker is told not to send it.
+# --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
+# proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
+# trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.asgi:application \
     --bind "${HOST:-127.0.0.1}:${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-asgi}" \
     --asgi-lifespan off \
+    --graceful-timeout "${GRACEFUL_TIMEOUT:-30}" \
     --access-logfile - \
     --no-control-socket \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-}"
