@@ -3,11 +3,12 @@
 Each process tracks its own connections (`ProcessPresence`, one per event loop). The shared record
 is a presence store:
 
-- `RedisPresenceStore` when REDIS_URL is set: per room, a sorted set whose members are
-  "<channel name> <username>" and whose scores are expiry times. A heartbeat pushes the expiry of
-  this process's members forward every TTL/3 seconds. When a process dies, nobody refreshes its
-  members and they expire: the next heartbeat of any process still serving the room removes them
-  and broadcasts the new list, so a crashed server does not leave ghosts behind.
+- `RedisPresenceStore` when the channel layer runs on Redis (on its first shard): per room, a
+  sorted set whose members are "<channel name> <username>" and whose scores are expiry times. A
+  heartbeat pushes the expiry of this process's members forward every TTL/3 seconds. When a process
+  dies, nobody refreshes its members and they expire: the next heartbeat of any process still
+  serving the room removes them and broadcasts the new list, so a crashed server does not leave
+  ghosts behind.
 - `LocalPresenceStore` otherwise (runserver, unit tests): the same rules in this process's memory.
 
 Each change of a room's list of names bumps the room's version, read in the same atomic step as the
@@ -29,12 +30,12 @@ from typing import Literal, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from chat.protocol import presence_event, room_group
+from myproject.redis_clients import RedisHost, channel_layer_hosts, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +151,13 @@ return {version, changed and 1 or 0, after}
 
 
 class RedisPresenceStore:
-    def __init__(self, url: str, ttl_seconds: float, clock: Callable[[], float] = time.time):
+    def __init__(self, host: RedisHost, ttl_seconds: float, clock: Callable[[], float] = time.time):
         self.ttl_seconds = ttl_seconds
         self.clock = clock
         # No retries and short timeouts: when Redis is gone the heartbeat should say so within
         # seconds, so that clients are told to reconnect instead of waiting on a silent room.
-        self.redis = Redis.from_url(
-            url,
+        self.redis = redis_client(
+            host,
             socket_timeout=STORE_TIMEOUT_SECONDS,
             socket_connect_timeout=STORE_TIMEOUT_SECONDS,
             retry=Retry(NoBackoff(), 0),
@@ -279,6 +280,8 @@ def process_presence() -> ProcessPresence:
     presence = _by_loop.get(loop)
     if presence is None:
         ttl = settings.CHAT_PRESENCE_TTL_SECONDS
-        store = RedisPresenceStore(settings.REDIS_URL, ttl) if settings.REDIS_URL else LocalPresenceStore(ttl)
+        hosts = channel_layer_hosts()
+        # Every process must agree on where a room's presence lives: with shards, on the first.
+        store = RedisPresenceStore(hosts[0], ttl) if hosts else LocalPresenceStore(ttl)
         presence = _by_loop[loop] = ProcessPresence(store, heartbeat_seconds=ttl / 3)
     return presence

@@ -18,12 +18,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from myproject.redis_clients import RedisHost, channel_layer_hosts, redis_client
 from reports.models import Publication
 from reports.services import NOTIFICATIONS_GROUP, publication_frame
 
@@ -111,14 +110,18 @@ class RedisWatch:
     restart, which empties Redis), and every socket here is closed with 1013.
     """
 
-    def __init__(self, url: str):
-        # No retries and short timeouts: the point is to notice within seconds.
-        self.redis = Redis.from_url(
-            url,
-            socket_timeout=LAYER_TIMEOUT_SECONDS,
-            socket_connect_timeout=LAYER_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-        )
+    def __init__(self, hosts: list[RedisHost]):
+        # No retries and short timeouts: the point is to notice within seconds. One client per
+        # shard: a restart of any of them loses the publications it was carrying.
+        self.clients = [
+            redis_client(
+                host,
+                socket_timeout=LAYER_TIMEOUT_SECONDS,
+                socket_connect_timeout=LAYER_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),
+            )
+            for host in hosts
+        ]
         self.consumers: set[NotificationsConsumer] = set()
         self.run_id: str | None = None
         self.task: asyncio.Task | None = None
@@ -141,7 +144,8 @@ class RedisWatch:
             self.task = None
 
     async def current_run_id(self) -> str:
-        return (await self.redis.info("server"))["run_id"]
+        # Behind Sentinel a failover changes it too: the promoted replica is another server.
+        return " ".join([(await client.info("server"))["run_id"] for client in self.clients])
 
     async def watch_while_connected(self) -> None:
         try:
@@ -154,7 +158,8 @@ class RedisWatch:
                 if not same_redis:
                     await self.close_all()
         finally:
-            await self.redis.aclose()  # reconnects by itself if sockets come again
+            for client in self.clients:
+                await client.aclose()  # reconnects by itself if sockets come again
 
     async def close_all(self) -> None:
         if not self.consumers:
@@ -188,5 +193,6 @@ def redis_watch() -> RedisWatch | NoWatch:
     loop = asyncio.get_running_loop()
     watch = _watch_by_loop.get(loop)
     if watch is None:
-        watch = _watch_by_loop[loop] = RedisWatch(settings.REDIS_URL) if settings.REDIS_URL else NoWatch()
+        hosts = channel_layer_hosts()
+        watch = _watch_by_loop[loop] = RedisWatch(hosts) if hosts else NoWatch()
     return watch
