@@ -20,41 +20,30 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
-import resource
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 
-import requests
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from loadtests.servers import tree_cpu_seconds
-from tests.servers import (
-    ROOT,
-    ManagedProcess,
-    RedisServer,
-    WebServer,
-    base_environment,
-    log_in,
-    manage,
-    uvicorn_server,
+from loadtests.clients import (
+    CONNECT_CONCURRENCY,
+    RESULTS,
+    Deliveries,
+    machine,
+    open_socket,
+    print_machine,
+    raise_open_files_limit,
+    read_deliveries,
+    sender_cookie,
+    start_uvicorns,
 )
+from loadtests.servers import tree_cpu_seconds
+from tests.servers import ROOT, ManagedProcess, RedisServer, WebServer, base_environment, manage
 
-VENV_BIN = Path(sys.executable).parent
-RESULTS = ROOT / "loadtests" / "results"
 LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
-# A demo account (seed_demo): only signed-in users may send.
-SENDER = "alice"
-# Handshakes opened at once while the readers join: enough to fill a room quickly, few enough not
-# to measure a connection storm instead of the fan-out.
-CONNECT_CONCURRENCY = 50
 # After the last send, how long the stragglers get before they count as missing.
 DRAIN_SECONDS = 10.0
 
@@ -92,77 +81,7 @@ def cpu_seconds(process: ManagedProcess) -> float:
     return tree_cpu_seconds(process.process.pid)
 
 
-def start_uvicorns(env: dict[str, str], log_dir: Path) -> list[WebServer]:
-    """Two ASGI processes, one worker each, sharing one Redis: the fan-out crosses processes."""
-    servers = []
-    try:
-        for _ in range(2):
-            servers.append(uvicorn_server(env, log_dir, workers=1))
-            servers[-1].start()
-    except BaseException:
-        for server in servers:
-            server.stop()
-        raise
-    return servers
-
-
-def sender_cookie(url: str) -> str:
-    session = requests.Session()
-    log_in(session, url, SENDER)
-    return f"sessionid={session.cookies['sessionid']}"
-
-
 # One measurement --------------------------------------------------------------------------------
-
-
-async def open_socket(url: str, room: str, cookie: str | None = None) -> ClientConnection:
-    http = url.removeprefix("http://")
-    socket_ = await connect(
-        f"ws://{http}/ws/chat/{room}/",
-        origin=url,
-        additional_headers={"Cookie": cookie} if cookie else None,
-        open_timeout=30,
-        max_queue=None,  # never let the client's own buffer push back on the server
-        compression=None,
-        proxy=None,
-    )
-    for _ in range(2):  # history, presence
-        await socket_.recv()
-    return socket_
-
-
-class Deliveries:
-    """Every reader's receipts of the sender's messages, as latencies; `complete` is set once the
-    expected number has arrived."""
-
-    def __init__(self):
-        self.sent_at: dict[str, float] = {}
-        self.latencies: list[float] = []
-        self.expected: int | None = None
-        self.last_at = 0.0
-        self.complete = asyncio.Event()
-
-    def received(self, client_id: str, at: float) -> None:
-        self.latencies.append(at - self.sent_at[client_id])
-        self.last_at = at
-        self.check()
-
-    def expect(self, count: int) -> None:
-        self.expected = count
-        self.check()
-
-    def check(self) -> None:
-        if self.expected is not None and len(self.latencies) >= self.expected:
-            self.complete.set()
-
-
-async def read_deliveries(socket_: ClientConnection, deliveries: Deliveries) -> None:
-    with contextlib.suppress(Exception):
-        async for raw in socket_:
-            received = time.perf_counter()
-            frame = json.loads(raw)
-            if frame.get("type") == "message" and frame.get("client_id") in deliveries.sent_at:
-                deliveries.received(frame["client_id"], received)
 
 
 async def send_at_rate(sender: ClientConnection, run: Run, sent_at: dict[str, float]) -> None:
@@ -245,33 +164,6 @@ async def measure(
 # The whole benchmark ----------------------------------------------------------------------------
 
 
-def machine() -> dict[str, object]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor() or "unknown",
-    )
-    redis_server = subprocess.run(
-        [str(VENV_BIN / "redis-server"), "--version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "load_average": [round(load, 2) for load in os.getloadavg()],
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": {
-            package: version(package)
-            for package in ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
-        },
-        "redis_server": redis_server,
-        "database": "SQLite (a file in the results folder)",
-    }
-
-
 def print_run(run: Run) -> None:
     print(
         f"  {run.layer:<24} N={run.clients:<5} sent {run.sent} at {run.rate:g}/s"
@@ -331,16 +223,12 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    # Each reader is a socket of this process.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * max(options.clients) + 256)), hard))
+    raise_open_files_limit(2 * max(options.clients))
 
     results_dir = RESULTS / f"chat-fanout-{time.strftime('%Y%m%d-%H%M%S')}"
     results_dir.mkdir(parents=True)
     about = machine()
-    print(f"Machine: {about['cpu']}, {about['cores']} cores, load {about['load_average']}", end="")
-    print(f", Python {about['python']}")
-    print(f"Versions: {about['versions']}; {about['redis_server']}")
+    print_machine(about)
     print(
         f"Two Uvicorn processes, one Redis, one sender at {options.rate:g} msg/s for {options.duration:g} s\n"
     )

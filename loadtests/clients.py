@@ -173,6 +173,40 @@ async def join(
     return socket_, history["messages"]
 
 
+class Deliveries:
+    """Every reader's receipts of the sender's messages, as latencies; `complete` is set once the
+    expected number has arrived."""
+
+    def __init__(self):
+        self.sent_at: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.expected: int | None = None
+        self.last_at = 0.0
+        self.complete = asyncio.Event()
+
+    def received(self, client_id: str, at: float) -> None:
+        self.latencies.append(at - self.sent_at[client_id])
+        self.last_at = at
+        self.check()
+
+    def expect(self, count: int) -> None:
+        self.expected = count
+        self.check()
+
+    def check(self) -> None:
+        if self.expected is not None and len(self.latencies) >= self.expected:
+            self.complete.set()
+
+
+async def read_deliveries(socket_: ClientConnection, deliveries: Deliveries) -> None:
+    with contextlib.suppress(Exception):
+        async for raw in socket_:
+            received = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") == "message" and frame.get("client_id") in deliveries.sent_at:
+                deliveries.received(frame["client_id"], received)
+
+
 async def open_socket(url: str, room: str, cookie: str | None = None) -> ClientConnection:
     socket_, _ = await join(url, room, cookie)
     return socket_
