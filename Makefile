@@ -115,3 +115,15 @@ CHAT_BENCH_ARGS ?=
 
 bench-chat: install-dev ## Chat: fan-out to 100 and 1000 WebSocket clients on each Redis layer
 	$(BIN)/python -m loadtests.chat_fanout $(CHAT_BENCH_ARGS)
+
+# Reliability runs (docs/reliability.md). Options through SOAK_ARGS and CHAOS_ARGS, e.g.
+# SOAK_ARGS="--clients 5000 --rate 1 --duration 60", CHAOS_ARGS="--scenarios sentinel-failover".
+.PHONY: soak chaos
+SOAK_ARGS ?=
+CHAOS_ARGS ?=
+
+soak: install-dev ## Reliability: 1,000 WebSocket readers over two Uvicorn processes for 60 s
+	$(BIN)/python -m loadtests.soak $(SOAK_ARGS)
+
+chaos: install-dev ## Reliability: Redis restart, Sentinel failover, SIGTERM, under chat traffic
+	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
