@@ -33,19 +33,21 @@ from pathlib import Path
 
 from loadtests.clients import (
     RESULTS,
-    ResumingClient,
-    ResumingNotifications,
     machine,
     print_machine,
-    publish_report,
     raise_open_files_limit,
     sender_cookie,
-    staff_session,
     start_uvicorns,
+)
+from loadtests.redis_sentinel import SentinelCluster
+from loadtests.resuming import (
+    ResumingClient,
+    ResumingNotifications,
+    publish_report,
+    staff_session,
     stored_client_ids,
     stored_publication_ids,
 )
-from loadtests.redis_sentinel import SentinelCluster
 from tests.servers import RedisServer, WebServer, base_environment, gunicorn_server, manage
 
 SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi"]
