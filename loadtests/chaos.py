@@ -51,6 +51,7 @@ from loadtests.resuming import (
 from tests.servers import RedisServer, WebServer, base_environment, gunicorn_server, manage
 
 SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi"]
+Action = Callable[[], None]
 # Redis stays away this long in redis-restart: longer than the watch and heartbeat take to notice.
 REDIS_OUTAGE_SECONDS = 3.0
 FAILOVER_TIMEOUT_SECONDS = 30.0
@@ -98,16 +99,36 @@ class Stack:
         return sum(server.log().count(marker) for server in [self.wsgi, *self.asgi] for marker in markers)
 
 
-def start_stack(scenario: str, log_dir: Path, database_url: str) -> Stack:
-    cluster, redis = None, None
+def start_redis(
+    scenario: str, log_dir: Path
+) -> tuple[dict[str, str], Callable[[], None], Callable[[], None]]:
+    """The Redis side of a scenario: the environment that points the stacks at it, the Redis fault
+    (returning once healed) and how to stop it all."""
     if scenario == "sentinel-failover":
         cluster = SentinelCluster(log_dir)
         cluster.start()
-        redis_env = cluster.environment
-    else:
-        redis = RedisServer(log_dir)
+
+        def fail_over() -> None:
+            cluster.kill_primary()
+            cluster.wait_for_failover(FAILOVER_TIMEOUT_SECONDS)
+
+        return cluster.environment, fail_over, cluster.stop
+    redis = RedisServer(log_dir)
+    redis.start()
+
+    def kill_and_restart() -> None:
+        redis.stop(signal.SIGKILL)
+        time.sleep(REDIS_OUTAGE_SECONDS)
         redis.start()
-        redis_env = {"REDIS_URL": redis.url}
+
+    def stop() -> None:
+        redis.stop()
+
+    return {"REDIS_URL": redis.url}, kill_and_restart, stop
+
+
+def start_stack(scenario: str, log_dir: Path, database_url: str) -> Stack:
+    redis_env, redis_fault, stop_redis = start_redis(scenario, log_dir)
     env = base_environment(
         DATABASE_URL=database_url, CHAT_PRESENCE_TTL_SECONDS=PRESENCE_TTL_SECONDS, **redis_env
     )
@@ -115,7 +136,7 @@ def start_stack(scenario: str, log_dir: Path, database_url: str) -> Stack:
         if name not in redis_env:
             env.pop(name, None)
     wsgi = gunicorn_server(env, log_dir)
-    processes: list = [wsgi]
+    processes: list[WebServer] = [wsgi]
     try:
         wsgi.start()
         asgi = start_uvicorns(env, log_dir)
@@ -123,24 +144,19 @@ def start_stack(scenario: str, log_dir: Path, database_url: str) -> Stack:
     except BaseException:
         for process in processes:
             process.stop()
-        (cluster or redis).stop()
+        stop_redis()
         raise
 
     def fault() -> None:
-        if scenario == "redis-restart":
-            redis.stop(signal.SIGKILL)
-            time.sleep(REDIS_OUTAGE_SECONDS)
-            redis.start()
-        elif scenario == "sentinel-failover":
-            cluster.kill_primary()
-            cluster.wait_for_failover(FAILOVER_TIMEOUT_SECONDS)
-        else:
+        if scenario == "sigterm-asgi":
             asgi[0].stop(signal.SIGTERM)
+        else:
+            redis_fault()
 
     def stop() -> None:
         for process in processes:
             process.stop()
-        (cluster or redis).stop()
+        stop_redis()
 
     return Stack(wsgi, asgi, fault, stop)
 
@@ -161,7 +177,7 @@ async def run_scenario(
     watchers = [ResumingNotifications(urls, index=n, last_id=baseline) for n in range(notification_clients)]
     for reader in chat:
         reader.sent_at = sender.sent_at
-    clients = [sender, *chat, *watchers]
+    clients: list[ResumingClient | ResumingNotifications] = [sender, *chat, *watchers]
     tasks = [asyncio.create_task(client.run(stop)) for client in clients]
     await asyncio.wait_for(asyncio.gather(*(client.connected.wait() for client in clients)), 60)
 
@@ -187,10 +203,10 @@ async def run_scenario(
         if now >= next_publish:
             next_publish += PUBLISH_INTERVAL_SECONDS
             healed = fault_done.is_set()
-            stored = await asyncio.to_thread(publish_report, session, stack.wsgi.url)
-            outcome.published += stored
+            accepted = await asyncio.to_thread(publish_report, session, stack.wsgi.url)
+            outcome.published += accepted
             if healed:
-                published_after_fault.append(stored)
+                published_after_fault.append(accepted)
         await sender.send(f"chaos #{number}")
         number += 1
         if number % 4 == 0:

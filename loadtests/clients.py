@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 import requests
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from tests.servers import ROOT, WebServer, log_in, uvicorn_server
 
@@ -130,7 +131,7 @@ async def join(
     query = f"?after={after}" if after is not None else ""
     socket_ = await connect(
         f"ws://{url.removeprefix('http://')}/ws/chat/{room}/{query}",
-        origin=url,
+        origin=Origin(url),
         additional_headers={"Cookie": cookie} if cookie else None,
         open_timeout=open_timeout,
         max_queue=None,  # never let the client's own buffer push back on the server
@@ -146,7 +147,7 @@ class Deliveries:
     """Every reader's receipts of the sender's messages, as latencies; `complete` is set once the
     expected number has arrived."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self.expected: int | None = None

@@ -41,7 +41,7 @@ def answers(port: int) -> bool:
 class RedisNode(ManagedProcess):
     """A redis-server on its own port; `replica_of` makes it a replica of another node."""
 
-    def __init__(self, name: str, log_dir: Path, replica_of: int | None = None):
+    def __init__(self, name: str, log_dir: Path, replica_of: int | None = None) -> None:
         self.port = free_port()
         command = [str(VENV_BIN / "redis-server"), "--bind", "127.0.0.1", "--port", str(self.port)]
         command += ["--save", "", "--appendonly", "no"]
@@ -55,7 +55,7 @@ class RedisNode(ManagedProcess):
 
 
 class Sentinel(ManagedProcess):
-    def __init__(self, name: str, log_dir: Path, primary_port: int):
+    def __init__(self, name: str, log_dir: Path, primary_port: int) -> None:
         self.port = free_port()
         # A sentinel rewrites its configuration file as it learns the topology: one file each.
         config = log_dir / f"{name}-{self.port}.conf"
@@ -73,7 +73,7 @@ class Sentinel(ManagedProcess):
 class SentinelCluster:
     """The five processes, started together; `environment` is what the project's processes need."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path) -> None:
         self.primary = RedisNode("redis-primary", log_dir)
         self.replica = RedisNode("redis-replica", log_dir, replica_of=self.primary.port)
         self.sentinels = [Sentinel(f"sentinel-{n}", log_dir, self.primary.port) for n in range(SENTINELS)]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import requests
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from loadtests.clients import join
 from tests.servers import log_in
@@ -40,10 +41,12 @@ def publish_report(session: requests.Session, url: str, slug: str = "revenue-by-
     """Publish a report as the page's button does; True once the server has answered that it is
     stored (303), whether or not its live broadcast went out."""
     page = session.get(f"{url}/reports/{slug}/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if token is None:
+        return False
     response = session.post(
         f"{url}/reports/{slug}/publish/",
-        data={"csrfmiddlewaretoken": token},
+        data={"csrfmiddlewaretoken": token.group(1)},
         headers={"Referer": f"{url}/reports/{slug}/"},
         allow_redirects=False,
         timeout=10,
@@ -168,7 +171,7 @@ class ResumingNotifications:
             try:
                 self.socket = await connect(
                     f"ws://{url.removeprefix('http://')}/ws/notifications/?after={self.last_id}",
-                    origin=url,
+                    origin=Origin(url),
                     open_timeout=10,
                     proxy=None,
                 )
@@ -198,7 +201,7 @@ async def stored_publication_ids(url: str, after: int = 0) -> set[int]:
     """The publications stored after `after`, read back from the database by a fresh client."""
     ids: set[int] = set()
     async with connect(
-        f"ws://{url.removeprefix('http://')}/ws/notifications/?after={after}", origin=url, proxy=None
+        f"ws://{url.removeprefix('http://')}/ws/notifications/?after={after}", origin=Origin(url), proxy=None
     ) as socket_:
         with contextlib.suppress(TimeoutError):
             while True:

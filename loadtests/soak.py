@@ -26,6 +26,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from websockets.asyncio.client import ClientConnection
+
 from loadtests.clients import (
     CONNECT_CONCURRENCY,
     RESULTS,
@@ -70,11 +72,11 @@ class Soak:
 
 def sample(soak: Soak, servers: list[WebServer], moment: str) -> None:
     for usage, server in zip(soak.usage, servers, strict=True):
-        usage[moment] = process_usage(server.process.pid)
+        usage[moment] = process_usage(server.process.pid) if server.process else ProcessUsage(0.0, 0)
     soak.load[moment] = [round(load, 2) for load in os.getloadavg()]
 
 
-async def watch_reader(socket_, deliveries: Deliveries, soak: Soak) -> None:
+async def watch_reader(socket_: ClientConnection, deliveries: Deliveries, soak: Soak) -> None:
     await read_deliveries(socket_, deliveries)
     if socket_.close_code is not None and socket_.close_code != 1000:
         soak.closed_by_server += 1  # the server closed it (1013, 1011...) while the soak ran
@@ -87,7 +89,7 @@ async def soak_room(soak: Soak, servers: list[WebServer], cookie: str) -> None:
     sample(soak, servers, "idle")
     semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def reader(number: int):
+    async def reader(number: int) -> ClientConnection:
         async with semaphore:
             return await open_socket(urls[number % len(urls)], room)
 

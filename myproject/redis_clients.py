@@ -8,7 +8,7 @@ test that swaps the layer swaps their Redis with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from redis.asyncio import Redis
@@ -20,7 +20,8 @@ RedisHost = str | dict[str, Any]
 
 def channel_layer_hosts() -> list[RedisHost]:
     """The Redis hosts (shards) of the default channel layer; empty for the in-memory layer."""
-    layer = settings.CHANNEL_LAYERS["default"]
+    # A cast: the settings hold a plain dict whose values mix strings and the CONFIG dict.
+    layer = cast(dict[str, Any], settings.CHANNEL_LAYERS["default"])
     if not layer["BACKEND"].startswith("channels_redis."):
         return []
     return list(layer.get("CONFIG", {}).get("hosts", []))
