@@ -16,6 +16,7 @@ messages that were not stored; "missing" counts stored ones a client never got.
 
     python -m loadtests.chaos                                   # every scenario
     python -m loadtests.chaos --scenarios sentinel-failover --readers 20 --duration 20
+    python -m loadtests.chaos --layer RedisChannelLayer
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from loadtests.resuming import (
 from tests.servers import RedisServer, WebServer, base_environment, gunicorn_server, manage
 
 SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi"]
+LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
+DEFAULT_LAYER = "RedisPubSubChannelLayer"  # the project's default (myproject/settings.py)
 Action = Callable[[], None]
 # Redis stays away this long in redis-restart: longer than the watch and heartbeat take to notice.
 REDIS_OUTAGE_SECONDS = 3.0
@@ -127,10 +130,13 @@ def start_redis(
     return {"REDIS_URL": redis.url}, kill_and_restart, stop
 
 
-def start_stack(scenario: str, log_dir: Path, database_url: str) -> Stack:
+def start_stack(scenario: str, log_dir: Path, database_url: str, layer: str = DEFAULT_LAYER) -> Stack:
     redis_env, redis_fault, stop_redis = start_redis(scenario, log_dir)
     env = base_environment(
-        DATABASE_URL=database_url, CHAT_PRESENCE_TTL_SECONDS=PRESENCE_TTL_SECONDS, **redis_env
+        DATABASE_URL=database_url,
+        CHAT_PRESENCE_TTL_SECONDS=PRESENCE_TTL_SECONDS,
+        REDIS_CHANNEL_LAYER=layer,
+        **redis_env,
     )
     for name in ("DJANGO_DEBUG", "REDIS_URL", "REDIS_SENTINELS"):
         if name not in redis_env:
@@ -277,6 +283,7 @@ def print_outcome(outcome: Outcome) -> None:
 def main(arguments: list[str] | None = None) -> list[Outcome]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=SCENARIOS)
+    parser.add_argument("--layer", choices=LAYERS, default=DEFAULT_LAYER, help="the channel layer")
     parser.add_argument("--readers", type=int, default=20, help="chat readers besides the sender")
     parser.add_argument("--notification-clients", type=int, default=10)
     parser.add_argument("--rate", type=float, default=2.0, help="chat messages per second")
@@ -288,8 +295,8 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     results_dir.mkdir(parents=True)
     print_machine(machine())
     print(
-        f"Gunicorn + two Uvicorn processes; {options.readers} readers and one sender at {options.rate:g}"
-        f" msg/s, {options.notification_clients} notification clients, a publication every"
+        f"{options.layer}; Gunicorn + two Uvicorn processes; {options.readers} readers and one sender"
+        f" at {options.rate:g} msg/s, {options.notification_clients} notification clients, a publication every"
         f" {PUBLISH_INTERVAL_SECONDS:g} s, {options.duration:g} s each, the fault at half time\n",
         flush=True,
     )
@@ -300,7 +307,7 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     manage(env, "seed_demo", "--size", "0")
     outcomes = []
     for scenario in options.scenarios:
-        stack = start_stack(scenario, results_dir, database_url)
+        stack = start_stack(scenario, results_dir, database_url, options.layer)
         try:
             outcome = asyncio.run(
                 run_scenario(

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from loadtests.chaos import Outcome, run_scenario, start_stack
+from loadtests.chaos import LAYERS, Outcome, run_scenario, start_stack
 
 pytestmark = pytest.mark.live
 
@@ -23,9 +23,10 @@ RATE = 2.0
 DURATION_SECONDS = 16.0
 
 
-@pytest.fixture(scope="module")
-def failover(live_database, server_logs) -> Outcome:
-    stack = start_stack("sentinel-failover", server_logs, live_database.url)
+@pytest.fixture(scope="module", params=LAYERS)
+def failover(request, live_database, server_logs) -> Outcome:
+    """One run per channel layer: both take the sentinels as their hosts."""
+    stack = start_stack("sentinel-failover", server_logs, live_database.url, layer=request.param)
     try:
         return asyncio.run(
             run_scenario(stack, "sentinel-failover", READERS, NOTIFICATION_CLIENTS, RATE, DURATION_SECONDS)
