@@ -296,8 +296,9 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     print_machine(machine())
     print(
         f"{options.layer}; Gunicorn + two Uvicorn processes; {options.readers} readers and one sender"
-        f" at {options.rate:g} msg/s, {options.notification_clients} notification clients, a publication every"
-        f" {PUBLISH_INTERVAL_SECONDS:g} s, {options.duration:g} s each, the fault at half time\n",
+        f" at {options.rate:g} msg/s, {options.notification_clients} notification clients,"
+        f" a publication every {PUBLISH_INTERVAL_SECONDS:g} s,"
+        f" {options.duration:g} s each, the fault at half time\n",
         flush=True,
     )
     database_url = f"sqlite:///{results_dir / 'chaos.sqlite3'}"
