@@ -49,7 +49,10 @@ from loadtests.resuming import (
     stored_client_ids,
     stored_publication_ids,
 )
-from tests.servers import RedisServer, WebServer, base_environment, gunicorn_server, manage
+from stacks.database import migrate_and_seed
+from stacks.environment import base_environment
+from stacks.redis_server import RedisServer
+from stacks.web import WebServer, gunicorn_server
 
 SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi"]
 LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
@@ -138,7 +141,7 @@ def start_stack(scenario: str, log_dir: Path, database_url: str, layer: str = DE
         REDIS_CHANNEL_LAYER=layer,
         **redis_env,
     )
-    for name in ("DJANGO_DEBUG", "REDIS_URL", "REDIS_SENTINELS"):
+    for name in ("REDIS_URL", "REDIS_SENTINELS"):
         if name not in redis_env:
             env.pop(name, None)
     wsgi = gunicorn_server(env, log_dir)
@@ -303,9 +306,7 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     )
     database_url = f"sqlite:///{results_dir / 'chaos.sqlite3'}"
     env = base_environment(DATABASE_URL=database_url)
-    env.pop("DJANGO_DEBUG", None)
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--size", "0")
+    migrate_and_seed(env, size=0)
     outcomes = []
     for scenario in options.scenarios:
         stack = start_stack(scenario, results_dir, database_url, options.layer)

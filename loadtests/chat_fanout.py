@@ -40,8 +40,11 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
-from loadtests.servers import tree_cpu_seconds
-from tests.servers import ROOT, ManagedProcess, RedisServer, WebServer, base_environment, manage
+from stacks.database import migrate_and_seed
+from stacks.environment import base_environment
+from stacks.processes import ROOT, ManagedProcess
+from stacks.redis_server import RedisServer
+from stacks.web import WebServer
 
 LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
 # After the last send, how long the stragglers get before they count as missing.
@@ -74,11 +77,11 @@ class Run:
         return self.expected_deliveries - self.deliveries
 
 
-# Processes: the same start scripts and helpers as the tests (tests/servers.py) ------------------
+# Processes: the same start scripts and toolkit as the tests (stacks/) ---------------------------
 
 
 def cpu_seconds(process: ManagedProcess) -> float:
-    return tree_cpu_seconds(process.process.pid)
+    return process.cpu_seconds()
 
 
 # One measurement --------------------------------------------------------------------------------
@@ -223,6 +226,7 @@ def main() -> None:
     )
     options = parser.parse_args()
 
+    # Each reader is a socket of this process.
     raise_open_files_limit(2 * max(options.clients))
 
     results_dir = RESULTS / f"chat-fanout-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -236,11 +240,9 @@ def main() -> None:
     redis = RedisServer(results_dir)
     redis.start()
     env = base_environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis.url)
-    env.pop("DJANGO_DEBUG", None)
     runs: list[Run] = []
     try:
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo", "--size", "0")
+        migrate_and_seed(env, size=0)
         # Rounds alternate the layers, so that a noisy neighbour on a shared machine hits both.
         for _round in range(options.repeat):
             for layer in options.layers:

@@ -12,21 +12,19 @@ import json
 import os
 import platform
 import resource
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 import psutil
-import requests
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from tests.servers import ROOT, WebServer, log_in, uvicorn_server
+from stacks.login import logged_in_session
+from stacks.machine import cpu_model, load_average, package_versions, redis_server_version
+from stacks.processes import ROOT
+from stacks.web import WebServer, uvicorn_server
 
-VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "loadtests" / "results"
 # A demo account (seed_demo): only signed-in users may send.
 SENDER = "alice"
@@ -53,8 +51,7 @@ def start_uvicorns(env: dict[str, str], log_dir: Path, count: int = 2) -> list[W
 
 
 def sender_cookie(url: str, username: str = SENDER) -> str:
-    session = requests.Session()
-    log_in(session, url, username)
+    session = logged_in_session(url, username)
     return f"sessionid={session.cookies['sessionid']}"
 
 
@@ -89,28 +86,16 @@ def process_usage(pid: int) -> ProcessUsage:
 
 
 def machine() -> dict[str, object]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor() or "unknown",
-    )
-    redis_server = subprocess.run(
-        [str(VENV_BIN / "redis-server"), "--version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "load_average": load_average(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": {
-            package: version(package)
-            for package in ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
-        },
-        "redis_server": redis_server,
+        "versions": package_versions(
+            ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
+        ),
+        "redis_server": redis_server_version(),
         "database": "SQLite (a file in the results folder)",
     }
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import redis
 
-from tests.servers import VENV_BIN, ManagedProcess, base_environment, free_port, wait_until
+from stacks.environment import base_environment
+from stacks.processes import VENV_BIN, ManagedProcess, free_port, wait_until
 
 MASTER_NAME = "mymaster"
 DOWN_AFTER_MILLISECONDS = 1000

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,8 +18,9 @@ import requests
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from demo.seeding import DEMO_STAFF
 from loadtests.clients import join
-from tests.servers import log_in
+from stacks.login import csrf_token, logged_in_session
 
 # How long a dropped client waits before it tries again, at most: the page draws a random delay
 # too, so that a thousand clients dropped at once do not all come back in the same millisecond.
@@ -30,23 +30,16 @@ RESEND_BATCH = 6
 
 
 def staff_session(url: str) -> requests.Session:
-    from demo.seeding import DEMO_STAFF
-
-    session = requests.Session()
-    log_in(session, url, DEMO_STAFF)
-    return session
+    return logged_in_session(url, DEMO_STAFF)
 
 
 def publish_report(session: requests.Session, url: str, slug: str = "revenue-by-month") -> bool:
     """Publish a report as the page's button does; True once the server has answered that it is
     stored (303), whether or not its live broadcast went out."""
     page = session.get(f"{url}/reports/{slug}/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    if token is None:
-        return False
     response = session.post(
         f"{url}/reports/{slug}/publish/",
-        data={"csrfmiddlewaretoken": token.group(1)},
+        data={"csrfmiddlewaretoken": csrf_token(page.text)},
         headers={"Referer": f"{url}/reports/{slug}/"},
         allow_redirects=False,
         timeout=10,

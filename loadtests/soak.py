@@ -42,7 +42,11 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
-from tests.servers import ROOT, RedisServer, WebServer, base_environment, manage
+from stacks.database import migrate_and_seed
+from stacks.environment import base_environment
+from stacks.processes import ROOT
+from stacks.redis_server import RedisServer
+from stacks.web import WebServer
 
 # After the last send, how long the stragglers get before they count as missing.
 DRAIN_SECONDS = 20.0
@@ -72,7 +76,7 @@ class Soak:
 
 def sample(soak: Soak, servers: list[WebServer], moment: str) -> None:
     for usage, server in zip(soak.usage, servers, strict=True):
-        usage[moment] = process_usage(server.process.pid) if server.process else ProcessUsage(0.0, 0)
+        usage[moment] = process_usage(server.pid)
     soak.load[moment] = [round(load, 2) for load in os.getloadavg()]
 
 
@@ -168,12 +172,11 @@ def main(arguments: list[str] | None = None) -> Soak:
     redis = RedisServer(results_dir)
     redis.start()
     env = base_environment(DATABASE_URL=f"sqlite:///{results_dir / 'soak.sqlite3'}", REDIS_URL=redis.url)
-    for name in ("DJANGO_DEBUG", "REDIS_SENTINELS", "REDIS_CHANNEL_LAYER"):
+    for name in ("REDIS_SENTINELS", "REDIS_CHANNEL_LAYER"):
         env.pop(name, None)
     soak = Soak(clients=options.clients, rate=options.rate, duration=options.duration)
     try:
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo", "--size", "0")
+        migrate_and_seed(env, size=0)
         servers = start_uvicorns(env, results_dir)
         try:
             asyncio.run(soak_room(soak, servers, sender_cookie(servers[0].url)))

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.servers import ROOT, base_environment
+from stacks.environment import base_environment
+from stacks.processes import ROOT
 
 PRINT_LAYER = """
 import json, django

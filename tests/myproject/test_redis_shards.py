@@ -9,8 +9,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from stacks.redis_server import RedisServer
 from tests.chat.live import joined, next_frame_of_type, send_message, session_cookie, start_two_uvicorns
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.live
 
