@@ -45,7 +45,9 @@ class RedisNode(ManagedProcess):
     def __init__(self, name: str, log_dir: Path, replica_of: int | None = None) -> None:
         self.port = free_port()
         command = [str(VENV_BIN / "redis-server"), "--bind", "127.0.0.1", "--port", str(self.port)]
-        command += ["--save", "", "--appendonly", "no"]
+        # Nothing on disk: no snapshots, and the replica's initial sync streamed over the socket
+        # (otherwise the primary writes a dump.rdb into its working directory, the project's).
+        command += ["--save", "", "--appendonly", "no", "--repl-diskless-sync", "yes", "--dir", str(log_dir)]
         if replica_of is not None:
             command += ["--replicaof", "127.0.0.1", str(replica_of)]
         super().__init__(name, command, base_environment(), log_dir)

@@ -2,12 +2,14 @@
 
 import asyncio
 import secrets
-import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import connection
+
+from myproject.realtime import PerEventLoop
 
 # Each check gets this long. Well under the usual 5 s probe timeout of load balancers and
 # orchestrators, so a hung Redis or database shows up as a 503 instead of a probe that times out.
@@ -43,19 +45,19 @@ class ChannelLayerProbe:
     """
 
     def __init__(self) -> None:
-        self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ReplyChannel] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._channels = PerEventLoop(_ReplyChannel)
 
     async def round_trip(self) -> None:
-        reply_channel = self._channels.setdefault(asyncio.get_running_loop(), _ReplyChannel())
+        reply_channel = self._channels.get()
         # One check at a time per loop: two checks waiting on one channel could take each other's
         # replies.
         async with reply_channel.lock:
             layer = get_channel_layer()
+            assert layer is not None, "settings.CHANNEL_LAYERS always names a default layer"
             if reply_channel.name is None or reply_channel.layer is not layer:
                 reply_channel.layer = layer
-                reply_channel.name = await layer.new_channel("readyz.")
+                # Every layer takes a name prefix; BaseChannelLayer's stub does not declare it.
+                reply_channel.name = await layer.new_channel("readyz.")  # type: ignore[call-arg]
             nonce = secrets.token_hex(8)
             try:
                 await layer.send(reply_channel.name, {"type": "readyz.ping", "nonce": nonce})
@@ -76,7 +78,7 @@ async def check_channel_layer() -> None:
     await channel_layer_probe.round_trip()
 
 
-async def run_check(check) -> str:
+async def run_check(check: Callable[[], Awaitable[None]]) -> str:
     """ "ok", or why the check failed, within CHECK_TIMEOUT_SECONDS."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
