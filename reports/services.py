@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from reports.definitions import Report
@@ -53,7 +53,7 @@ def publication_frame(publication: Publication) -> dict[str, Any]:
     }
 
 
-def publication_create(*, report: Report, date_range: DateRange, user: AbstractBaseUser) -> Publishing:
+def publication_create(*, report: Report, date_range: DateRange, user: User) -> Publishing:
     with transaction.atomic():
         publication = Publication.objects.create(
             report_slug=report.slug,
@@ -77,7 +77,9 @@ def publication_create(*, report: Report, date_range: DateRange, user: AbstractB
 
 async def _send_to_notifications_group(frame: dict[str, Any]) -> None:
     async with asyncio.timeout(BROADCAST_TIMEOUT_SECONDS):
-        await get_channel_layer().group_send(NOTIFICATIONS_GROUP, frame)
+        layer = get_channel_layer()
+        assert layer is not None, "settings.CHANNEL_LAYERS always names a default layer"
+        await layer.group_send(NOTIFICATIONS_GROUP, frame)
 
 
 def broadcast_publication(publication: Publication) -> bool:
