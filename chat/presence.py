@@ -264,10 +264,10 @@ class ProcessPresence:
 
 
 async def broadcast_presence(room: str, snapshot: PresenceSnapshot) -> None:
+    layer = get_channel_layer()
+    assert layer is not None, "settings.CHANNEL_LAYERS always names a default layer"
     async with asyncio.timeout(STORE_TIMEOUT_SECONDS):
-        await get_channel_layer().group_send(
-            room_group(room), presence_event(snapshot.version, snapshot.users)
-        )
+        await layer.group_send(room_group(room), presence_event(snapshot.version, snapshot.users))
 
 
 # One ProcessPresence per event loop: a server process has one loop; tests get a fresh one each.

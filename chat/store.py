@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from chat.models import Message, Room
 from chat.protocol import message_frame
@@ -94,11 +94,11 @@ def messages_after(room_name: str, after: int | None, limit: int = RESUME_BATCH)
     return _frames(list(rows.order_by("id")[:limit]), room_name)
 
 
-def _rows(room_id: int):
+def _rows(room_id: int) -> QuerySet[Message]:
     return Message.objects.filter(room_id=room_id).select_related("author")
 
 
-def _rows_of_room_named(room_name: str):
+def _rows_of_room_named(room_name: str) -> QuerySet[Message]:
     return Message.objects.filter(room__name=room_name).select_related("author")
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import secrets
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
@@ -53,9 +54,11 @@ class ChannelLayerProbe:
         # replies.
         async with reply_channel.lock:
             layer = get_channel_layer()
+            assert layer is not None, "settings.CHANNEL_LAYERS always names a default layer"
             if reply_channel.name is None or reply_channel.layer is not layer:
                 reply_channel.layer = layer
-                reply_channel.name = await layer.new_channel("readyz.")
+                # Every layer takes a name prefix; BaseChannelLayer's stub does not declare it.
+                reply_channel.name = await layer.new_channel("readyz.")  # type: ignore[call-arg]
             nonce = secrets.token_hex(8)
             try:
                 await layer.send(reply_channel.name, {"type": "readyz.ping", "nonce": nonce})
@@ -76,7 +79,7 @@ async def check_channel_layer() -> None:
     await channel_layer_probe.round_trip()
 
 
-async def run_check(check) -> str:
+async def run_check(check: Callable[[], Awaitable[None]]) -> str:
     """ "ok", or why the check failed, within CHECK_TIMEOUT_SECONDS."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):

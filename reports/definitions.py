@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import CharField, Count, DecimalField, ExpressionWrapper, F, Func, QuerySet, Sum
-from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 from django.http import Http404
 
 from reports.filters import DateRange
 from reports.models import OrderLine
+
+if TYPE_CHECKING:  # _AsSqlType exists only in django-stubs
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
 ColumnKind = Literal["text", "integer", "money", "datetime"]
 # What every report query returns: order lines aggregated by the database, one dict per row.
