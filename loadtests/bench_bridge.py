@@ -26,6 +26,7 @@ import time
 from datetime import datetime
 
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from loadtests.bench_shop import (
     DEFAULT_DATABASE_URL,
@@ -51,7 +52,8 @@ def measure(publisher, listener, publishes: int) -> dict[str, dict[str, float]]:
     url = f"{publisher.url}/reports/revenue-by-month/publish/"
     end_to_end, responses, bridge = [], [], []
     with connect(
-        f"ws://127.0.0.1:{listener.port}/ws/notifications/", origin=f"http://127.0.0.1:{listener.port}"
+        f"ws://127.0.0.1:{listener.port}/ws/notifications/",
+        origin=Origin(f"http://127.0.0.1:{listener.port}"),
     ) as socket:
         for number in range(WARM_UP_PUBLISHES + publishes):
             started = time.perf_counter()
@@ -89,7 +91,8 @@ def measure_broadcast_only(database_url: str, redis_url: str, listener, publishe
 
     calls, deliveries = [], []
     with connect(
-        f"ws://127.0.0.1:{listener.port}/ws/notifications/", origin=f"http://127.0.0.1:{listener.port}"
+        f"ws://127.0.0.1:{listener.port}/ws/notifications/",
+        origin=Origin(f"http://127.0.0.1:{listener.port}"),
     ) as socket:
         for number in range(WARM_UP_PUBLISHES + publishes):
             # Never saved: the frame needs an id, a title and a time, not a row.
