@@ -25,7 +25,7 @@ run: export REDIS_URL := redis://127.0.0.1:$(EMBEDDED_REDIS_PORT)/0
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev migrate seed run test lint format clean
+.PHONY: help install install-dev migrate seed run test test-fast lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,8 +65,11 @@ run: seed ## Run both stacks: Gunicorn (WSGI) on 8001, Uvicorn (ASGI) on 8002
 	@echo
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} exec $(BIN)/honcho -d . -f deploy/Procfile.local start $(RUN_PROCESSES)
 
-test: install-dev ## Run the whole test suite
+test: install-dev ## Run the whole test suite (real servers, Redis, browsers included)
 	$(BIN)/pytest
+
+test-fast: install-dev ## Only the tests that start no process (about a minute)
+	$(BIN)/pytest -m "not live and not browser"
 
 lint: install-dev ## Check style (ruff) and types (mypy, Django and Channels stubs)
 	$(BIN)/ruff check .

@@ -11,8 +11,9 @@ def main() -> None:
         # The contract: debug is on for everyday development and off everywhere else,
         # so a production server never starts in debug mode by accident.
         os.environ.setdefault("DJANGO_DEBUG", "1")
-        # Daphne's runserver serves the ASGI application (HTTP and WebSockets).
-        os.environ.setdefault("SERVER_INTERFACE", "asgi")
+        # Daphne's runserver serves the ASGI application (HTTP and WebSockets), whatever the
+        # environment says.
+        os.environ["SERVER_INTERFACE"] = "asgi"
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

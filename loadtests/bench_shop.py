@@ -10,9 +10,6 @@ order lines; later runs find them there.
 from __future__ import annotations
 
 import json
-import os
-import platform
-import re
 import sqlite3
 import statistics
 import sys
@@ -26,14 +23,18 @@ from pathlib import Path
 import psutil
 import requests
 
-from loadtests.compare import cpu_model, git_commit, package_versions
-from tests.servers import RedisServer, WebServer, base_environment, gunicorn_server, manage, uvicorn_server
+from demo.seeding import DEMO_STAFF
+from stacks.database import migrate_and_seed, psycopg_url
+from stacks.environment import base_environment
+from stacks.login import csrf_token, logged_in_session
+from stacks.machine import git_commit, package_versions
+from stacks.machine import machine_facts as this_machine
+from stacks.processes import ROOT
+from stacks.redis_server import RedisServer
+from stacks.web import WebServer, gunicorn_server, uvicorn_server
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "loadtests" / "results" / "reports"
 DEFAULT_DATABASE_URL = f"sqlite:///{RESULTS / 'shop.sqlite3'}"
-STAFF_USERNAME = "admin"
-STAFF_PASSWORD = "wsgi-asgi-demo"
 
 
 @dataclass
@@ -49,9 +50,8 @@ def prepare_shop(database_url: str, lines: int) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     env = base_environment(DATABASE_URL=database_url)
     started = time.monotonic()
-    manage(env, "migrate", "--noinput", timeout=600)
-    seeded = manage(env, "seed_demo", "--size", str(lines), timeout=3600)
-    shop = next(line for line in seeded.stdout.splitlines() if line.startswith("shop:"))
+    seeded = migrate_and_seed(env, size=lines, timeout=3600)
+    shop = next(line for line in seeded.splitlines() if line.startswith("shop:"))
     print(f"database ready in {time.monotonic() - started:.1f} s ({shop})", flush=True)
 
 
@@ -62,7 +62,6 @@ def running_stacks(database_url: str, **extra_env: str) -> Iterator[BenchStacks]
     redis = RedisServer(log_dir)
     redis.start()
     env = base_environment(DATABASE_URL=database_url, REDIS_URL=redis.url, **extra_env)
-    env.pop("DJANGO_DEBUG", None)
     # One worker each: the measurements follow one serving process.
     wsgi, asgi = gunicorn_server(env, log_dir, workers=1), uvicorn_server(env, log_dir, workers=1)
     try:
@@ -78,31 +77,16 @@ def running_stacks(database_url: str, **extra_env: str) -> Iterator[BenchStacks]
 def serving_process(server: WebServer) -> psutil.Process:
     """The process that runs the Django code: Gunicorn's single worker, or Uvicorn itself (with one
     worker Uvicorn serves from its main process)."""
-    process = psutil.Process(server.process.pid)
+    process = psutil.Process(server.pid)
     children = process.children()
     return children[0] if children else process
 
 
 def staff_session(server: WebServer) -> tuple[requests.Session, str]:
     """A session logged in as the demo staff user, and a CSRF token for its POSTs."""
-    session = requests.Session()
-    login = session.get(f"{server.url}/accounts/login/", timeout=10)
-    session.post(
-        f"{server.url}/accounts/login/",
-        data={
-            "username": STAFF_USERNAME,
-            "password": STAFF_PASSWORD,
-            "csrfmiddlewaretoken": csrf_token(login.text),
-        },
-        allow_redirects=False,
-        timeout=10,
-    ).raise_for_status()
+    session = logged_in_session(server.url, DEMO_STAFF)
     page = session.get(f"{server.url}/reports/revenue-by-month/", timeout=60)
     return session, csrf_token(page.text)
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -126,21 +110,19 @@ def database_facts(database_url: str) -> dict[str, str]:
         return {"vendor": "SQLite", "version": sqlite3.sqlite_version}
     import psycopg
 
-    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
+    with psycopg.connect(psycopg_url(database_url)) as connection:
         return {"vendor": "PostgreSQL", "version": connection.execute("SHOW server_version").fetchone()[0]}
 
 
 def machine_facts(database_url: str) -> dict:
+    facts = this_machine()
+    load_average = facts.pop("load_average")
     return {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, "-m", *sys.argv]),
         "git_commit": git_commit(),
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "os": platform.platform(),
-        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
-        "python": platform.python_version(),
+        **facts,
+        "load_average_at_start": load_average,
         "packages": package_versions(),
         "database": database_facts(database_url),
     }

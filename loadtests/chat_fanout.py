@@ -24,30 +24,21 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from importlib.metadata import version
 from pathlib import Path
 
-import requests
 from websockets.asyncio.client import ClientConnection, connect
 
-from loadtests.servers import tree_cpu_seconds
-from tests.servers import (
-    ROOT,
-    ManagedProcess,
-    RedisServer,
-    WebServer,
-    base_environment,
-    log_in,
-    manage,
-    uvicorn_server,
-)
+from stacks.database import migrate_and_seed
+from stacks.environment import base_environment
+from stacks.login import logged_in_session
+from stacks.machine import cpu_model, load_average, package_versions, redis_server_version
+from stacks.processes import ROOT, ManagedProcess
+from stacks.redis_server import RedisServer
+from stacks.web import WebServer, uvicorn_server
 
-VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "loadtests" / "results"
 LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
 # A demo account (seed_demo): only signed-in users may send.
@@ -85,11 +76,11 @@ class Run:
         return self.expected_deliveries - self.deliveries
 
 
-# Processes: the same start scripts and helpers as the tests (tests/servers.py) ------------------
+# Processes: the same start scripts and toolkit as the tests (stacks/) ---------------------------
 
 
 def cpu_seconds(process: ManagedProcess) -> float:
-    return tree_cpu_seconds(process.process.pid)
+    return process.cpu_seconds()
 
 
 def start_uvicorns(env: dict[str, str], log_dir: Path) -> list[WebServer]:
@@ -107,8 +98,7 @@ def start_uvicorns(env: dict[str, str], log_dir: Path) -> list[WebServer]:
 
 
 def sender_cookie(url: str) -> str:
-    session = requests.Session()
-    log_in(session, url, SENDER)
+    session = logged_in_session(url, SENDER)
     return f"sessionid={session.cookies['sessionid']}"
 
 
@@ -246,28 +236,16 @@ async def measure(
 
 
 def machine() -> dict[str, object]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor() or "unknown",
-    )
-    redis_server = subprocess.run(
-        [str(VENV_BIN / "redis-server"), "--version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "load_average": load_average(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": {
-            package: version(package)
-            for package in ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
-        },
-        "redis_server": redis_server,
+        "versions": package_versions(
+            ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
+        ),
+        "redis_server": redis_server_version(),
         "database": "SQLite (a file in the results folder)",
     }
 
@@ -348,11 +326,9 @@ def main() -> None:
     redis = RedisServer(results_dir)
     redis.start()
     env = base_environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis.url)
-    env.pop("DJANGO_DEBUG", None)
     runs: list[Run] = []
     try:
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo", "--size", "0")
+        migrate_and_seed(env, size=0)
         # Rounds alternate the layers, so that a noisy neighbour on a shared machine hits both.
         for _round in range(options.repeat):
             for layer in options.layers:

@@ -31,7 +31,8 @@ from pathlib import Path
 import psutil
 
 from loadtests.report import write_report
-from loadtests.servers import ROOT, VENV_BIN, RunningServer, ServerConfig, pin_to, server_configs
+from loadtests.servers import RunningServer, ServerConfig, server_configs
+from stacks.processes import ROOT, VENV_BIN, pin_to
 
 RESULTS = ROOT / "loadtests" / "results"
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"

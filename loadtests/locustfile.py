@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import re
 import time
 import uuid
 from argparse import Namespace
@@ -31,9 +30,11 @@ from locust import FastHttpUser, constant, events, tag, task
 from locust.argument_parser import LocustArgumentParser
 from locust.exception import StopUser
 
-# The accounts `manage.py seed_demo` creates (demo/seeding.py).
-DEMO_USERS = ["alice", "bob", "carol"]
-DEMO_PASSWORD = "wsgi-asgi-demo"
+# The accounts `manage.py seed_demo` creates; Locust puts the current directory (the project's
+# root, from where it is run) on sys.path, so the project's modules import as they do everywhere.
+from demo.seeding import DEMO_PASSWORD, DEMO_USERS
+from stacks.login import csrf_token
+
 # A message that has not come back by then counts as lost.
 ROUND_TRIP_TIMEOUT_SECONDS = 10.0
 
@@ -137,13 +138,6 @@ class BlockingNeighbourUser(ProbeUser):
 
 
 # Chat over WebSockets --------------------------------------------------------------------------
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    if not match:
-        raise ValueError("the login page carries no CSRF token")
-    return match.group(1)
 
 
 def websocket_url(host: str, path: str) -> str:

@@ -9,7 +9,8 @@ connection to the right handler by its scope type.
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
-os.environ.setdefault("SERVER_INTERFACE", "asgi")
+# This entry point always means ASGI (set outright, like wsgi.py's "wsgi").
+os.environ["SERVER_INTERFACE"] = "asgi"
 
 from django.core.asgi import get_asgi_application
 

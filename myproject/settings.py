@@ -29,9 +29,10 @@ else:
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
-# Which interface this process serves. myproject/wsgi.py and myproject/asgi.py set it before Django
-# reads this file, and manage.py sets "asgi" for runserver (Daphne's). Everything else (tests,
-# management commands) runs synchronously, like a WSGI worker.
+# Which interface this process serves, set by the entry point the server loads before Django reads
+# this file: myproject/wsgi.py sets "wsgi", myproject/asgi.py "asgi", manage.py "asgi" for runserver
+# (Daphne's). They set it outright, so a value inherited from a parent process never wins. Anything
+# else (tests, management commands) runs synchronously, like a WSGI worker, unless told otherwise.
 SERVER_INTERFACE = env.str("SERVER_INTERFACE", default="wsgi")
 if SERVER_INTERFACE not in {"wsgi", "asgi"}:
     raise ImproperlyConfigured(f"SERVER_INTERFACE must be 'wsgi' or 'asgi', not {SERVER_INTERFACE!r}.")

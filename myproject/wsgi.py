@@ -8,7 +8,9 @@ ASGI stack (myproject/asgi.py).
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
-os.environ.setdefault("SERVER_INTERFACE", "wsgi")
+# This entry point always means WSGI: set outright, not as a default, so that a value inherited
+# from whatever started the server cannot give a Gunicorn worker the ASGI database policy.
+os.environ["SERVER_INTERFACE"] = "wsgi"
 
 from django.core.wsgi import get_wsgi_application
 

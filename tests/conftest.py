@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite. Real servers come from tests/servers.py."""
+"""Fixtures shared by the whole suite. Real servers come from the toolkit in stacks/."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from tests.servers import (
-    LiveDatabase,
-    RedisServer,
-    WebServer,
-    base_environment,
-    gunicorn_server,
-    uvicorn_server,
-)
+from stacks.database import LiveDatabase
+from stacks.environment import base_environment
+from stacks.redis_server import RedisServer, redis_url
+from stacks.web import WebServer, gunicorn_server, uvicorn_server
 
 # Under CI every test must run: a missing browser or service is a failure, not a skip.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -31,6 +27,25 @@ def skip_unless(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (a skip is not allowed under CI)")
     pytest.skip(reason)
+
+
+# Fixtures that start a process (a server, Redis, `manage.py`): a test that uses one is live.
+PROCESS_FIXTURES = {
+    "server_logs",
+    "live_database",
+    "shared_redis_url",
+    "redis_server",
+    "live_stacks",
+    "two_uvicorns",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `live` every test that starts a process through a fixture, so that `make test-fast`
+    (-m "not live") never starts one, whoever wrote the test."""
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
 
 
 @pytest.fixture(scope="session")
@@ -49,13 +64,8 @@ def live_database(tmp_path_factory) -> Iterator[LiveDatabase]:
 @pytest.fixture(scope="session")
 def shared_redis_url(server_logs) -> Iterator[str]:
     """REDIS_URL when the run was given one (CI's second pass), else an embedded Redis."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    redis = RedisServer(server_logs)
-    redis.start()
-    yield redis.url
-    redis.stop()
+    with redis_url(server_logs) as url:
+        yield url
 
 
 @pytest.fixture
@@ -105,6 +115,9 @@ def fetch(interface: str, path: str):
     """GET `path` in process through the WSGI handler (the test Client) or the ASGI handler
     (AsyncClient, on an event loop of its own; its sync parts, the ORM included, come back to this
     thread, whose database connection pytest-django manages)."""
-    if interface == "asgi":
-        return async_to_sync(AsyncClient().get)(path)
-    return Client().get(path)
+    response = async_to_sync(AsyncClient().get)(path) if interface == "asgi" else Client().get(path)
+    if response.streaming:
+        # A file response (a static file) holds its file open until it is read to the end, as a
+        # server reads it; the headers are what the tests look at.
+        b"".join(response.streaming_content)
+    return response

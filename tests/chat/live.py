@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import time
 
-import requests
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.servers import WebServer, base_environment, log_in, uvicorn_server
+from stacks.environment import base_environment
+from stacks.login import logged_in_session
+from stacks.web import WebServer, uvicorn_server
 
-# A frame that is coming arrives in milliseconds; this leaves room for a shared 2-core machine.
+# The one wait for a frame that must come, in process or over a real socket: it arrives in
+# milliseconds; this leaves room for a shared 2-core machine under a parallel test run.
 FRAME_TIMEOUT = 5.0
 # Short, so that a dead process's users expire within seconds: heartbeats every second.
 PRESENCE_TTL_SECONDS = "3"
@@ -37,8 +39,7 @@ def start_two_uvicorns(live_database, redis_url: str, log_dir) -> list[WebServer
 
 def session_cookie(server: WebServer, username: str) -> str:
     """The session cookie of a real login on `server`, for a WebSocket handshake's headers."""
-    session = requests.Session()
-    log_in(session, server.url, username)
+    session = logged_in_session(server.url, username)
     return f"sessionid={session.cookies['sessionid']}"
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from demo.seeding import DEMO_PASSWORD
+from stacks.web import WebServer
 from tests.chat.live import start_two_uvicorns
 from tests.conftest import skip_unless
-from tests.servers import WebServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 

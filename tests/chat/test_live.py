@@ -10,6 +10,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat.consumers import CLOSE_TRY_AGAIN_LATER
 from chat.models import MESSAGE_MAX_LENGTH
+from stacks.environment import base_environment
+from stacks.web import daphne_server, runserver, uvicorn_server
 from tests.chat.live import (
     FRAME_TIMEOUT,
     PRESENCE_TTL_SECONDS,
@@ -23,7 +25,6 @@ from tests.chat.live import (
     session_cookie,
     wait_for_close,
 )
-from tests.servers import base_environment, daphne_server, runserver, uvicorn_server
 
 pytestmark = pytest.mark.live
 

@@ -1,13 +1,17 @@
 """The demo probes in process: Django's test Client goes through the WSGI handler and AsyncClient
 through the ASGI handler, so every probe is checked as a `def` and an `async def` view on both."""
 
+import asyncio
 import threading
+import time
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
 from demo.probes import DB_PROBE_ROWS, MAX_CPU_MS, MAX_WAIT_MS
+from myproject.asgi import application
 from tests.conftest import fetch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,10 +71,53 @@ def test_async_fanout_waits_concurrently(interface):
     assert 200 <= body["elapsed_ms"] < 800
 
 
-def test_blocking_probe_holds_its_thread_for_the_wait(interface):
-    body = (fetch(interface, "/demo/async/blocking/?ms=60")).json()
+# Long enough to tell a stalled neighbour (it waits all of it) from one served meanwhile (a hello
+# takes milliseconds in process, more on a loaded machine, but far less than this).
+NEIGHBOUR_WAIT_MS = 600
 
-    assert body["elapsed_ms"] >= 60
+
+async def get(path: str) -> dict:
+    """GET through the project's whole ASGI application, as a server calls it. (AsyncClient skips
+    the handler's per-request thread context, so there every request's sync middleware would queue
+    for one shared thread, and requests would wait for each other where Uvicorn's do not.)"""
+    path, _, query = path.partition("?")
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode()}
+    communicator = ApplicationCommunicator(application, {**scope, "headers": [(b"host", b"localhost")]})
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(timeout=10)
+    await communicator.receive_output(timeout=10)  # the body
+    await communicator.wait(timeout=10)  # the handler closes what it opened for the request
+    return start
+
+
+async def neighbour_latencies(probe_path: str) -> list[float]:
+    """Run `probe_path` and, on the same event loop meanwhile, hello requests back to back: the
+    seconds each hello took. One is always in flight, so if the loop stops, one of them waits."""
+    await get("/demo/async/hello/")  # the first request pays for imports and URL resolution
+    probe = asyncio.create_task(get(probe_path))
+    latencies = []
+    while not probe.done():
+        started = time.perf_counter()
+        await get("/demo/async/hello/")
+        latencies.append(time.perf_counter() - started)
+    assert (await probe)["status"] == 200
+    return latencies
+
+
+async def test_blocking_probe_stalls_a_concurrent_request_on_its_event_loop():
+    latencies = await neighbour_latencies(f"/demo/async/blocking/?ms={NEIGHBOUR_WAIT_MS}")
+
+    # time.sleep() held the loop: the neighbour in flight waited the whole sleep.
+    assert max(latencies) >= NEIGHBOUR_WAIT_MS / 1000
+
+
+async def test_async_sleep_probe_serves_concurrent_requests_while_it_waits():
+    latencies = await neighbour_latencies(f"/demo/async/sleep/?ms={NEIGHBOUR_WAIT_MS}")
+
+    # await asyncio.sleep() left the loop free: neighbours were answered during the wait, and
+    # none waited for it to end.
+    assert len(latencies) >= 3, latencies
+    assert max(latencies) < NEIGHBOUR_WAIT_MS / 1000
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

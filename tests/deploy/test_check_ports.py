@@ -2,7 +2,12 @@ import socket
 import subprocess
 import sys
 
-from tests.servers import ROOT, free_port
+import pytest
+
+from stacks.processes import ROOT, free_port
+
+# Each case runs a child Python, as a server process would start.
+pytestmark = pytest.mark.live
 
 
 def check_ports(*arguments: str) -> subprocess.CompletedProcess:

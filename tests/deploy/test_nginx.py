@@ -8,8 +8,8 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from stacks.nginx import NGINX_BINARY, NginxServer
 from tests.conftest import skip_unless
-from tests.servers import NGINX_BINARY, NginxServer
 
 pytestmark = pytest.mark.live
 

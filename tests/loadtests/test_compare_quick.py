@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.servers import ROOT
+from stacks.processes import ROOT
 
 pytestmark = pytest.mark.live
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import ROOT, free_port, wait_until
+from stacks.processes import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.live
 

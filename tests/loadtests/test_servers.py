@@ -2,35 +2,38 @@
 
 import re
 import subprocess
+from importlib.metadata import version
 
 import psutil
 import pytest
 import requests
 
-from loadtests.compare import base_environment
-from loadtests.servers import DEPLOY, RunningServer, server_configs
-from tests.servers import free_port
+from loadtests.servers import RunningServer, server_configs
+from stacks.environment import base_environment
+from stacks.processes import free_port
+from stacks.web import DEPLOY
 
 pytestmark = pytest.mark.live
 
 WORKERS = 2
-# What the home page says served it (myproject/serving.py), per configuration.
+# What the home page says served it (myproject/serving.py), per configuration: the WSGI environ's
+# SERVER_SOFTWARE, or the ASGI server's name and the installed version of its package.
 SERVER_NAMES = {
-    "gunicorn-sync": "gunicorn/27",
-    "gunicorn-gthread": "gunicorn/27",
+    "gunicorn-sync": f"gunicorn/{version('gunicorn')}",
+    "gunicorn-gthread": f"gunicorn/{version('gunicorn')}",
     "granian-wsgi": "Granian",
-    "uvicorn": "Uvicorn 0.",
-    "gunicorn-uvicorn": "Gunicorn + UvicornWorker",
-    "gunicorn-asgi": "Gunicorn (asgi worker)",
-    "daphne": "Daphne 4.",
-    "granian-asgi": "Granian 2.",
+    "uvicorn": f"Uvicorn {version('uvicorn')}",
+    "gunicorn-uvicorn": f"Gunicorn + UvicornWorker {version('gunicorn')}",
+    "gunicorn-asgi": f"Gunicorn (asgi worker) {version('gunicorn')}",
+    "daphne": f"Daphne {version('daphne')}",
+    "granian-asgi": f"Granian {version('granian')}",
 }
 
 
-def start_server(name: str, database_url: str, redis_url: str, log_dir, cores=None) -> RunningServer:
-    env = {**base_environment(database_url, redis_url), "WEB_CONCURRENCY": str(WORKERS)}
+def start_server(name: str, database_url: str, redis_url: str, log_dir) -> RunningServer:
+    env = base_environment(DATABASE_URL=database_url, REDIS_URL=redis_url, WEB_CONCURRENCY=str(WORKERS))
     config = server_configs(threads=2)[name]
-    server = RunningServer(config, env, free_port(), cores, log_dir / f"{name}.log")
+    server = RunningServer(config, env, free_port(), None, log_dir / f"{name}.log")
     try:
         server.wait_until_ready()
     except Exception:
@@ -68,36 +71,10 @@ def test_configuration_runs_the_worker_processes_it_is_given(running):
     assert len(workers) == WORKERS, commands
 
 
-def test_stop_ends_the_master_and_every_worker(live_database, shared_redis_url, tmp_path):
-    server = start_server("daphne", live_database.url, shared_redis_url, tmp_path)
-    processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-
-    server.stop()
-
-    assert not [process for process in processes if process.is_running() and process.status() != "zombie"]
-
-
-def test_pinning_keeps_the_server_and_its_workers_on_the_cores_given(
-    live_database, shared_redis_url, tmp_path
-):
-    env = {**base_environment(live_database.url, shared_redis_url), "WEB_CONCURRENCY": str(WORKERS)}
-    core = min(psutil.Process().cpu_affinity())
-    server = RunningServer(
-        server_configs(threads=2)["gunicorn-sync"], env, free_port(), {core}, tmp_path / "log"
-    )
-    try:
-        server.wait_until_ready()
-        processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-
-        assert {tuple(process.cpu_affinity()) for process in processes} == {(core,)}
-    finally:
-        server.stop()
-
-
 def test_granian_refuses_an_unknown_interface():
     result = subprocess.run(
         [str(DEPLOY / "start-granian.sh")],
-        env={**base_environment("sqlite:///unused", "redis://unused"), "GRANIAN_INTERFACE": "rsgi"},
+        env=base_environment(GRANIAN_INTERFACE="rsgi"),
         capture_output=True,
         text=True,
         timeout=30,

@@ -2,12 +2,15 @@
 
 import re
 import time
+from importlib.metadata import version
 
 import pytest
 import requests
 
+from stacks.environment import base_environment
+from stacks.login import log_in
+from stacks.web import runserver
 from tests.conftest import start_stacks
-from tests.servers import base_environment, log_in, runserver
 
 pytestmark = pytest.mark.live
 
@@ -37,7 +40,9 @@ def test_healthz_answers_ok_on_both_stacks(live_stacks, stack):
 
 @pytest.mark.parametrize(
     ("stack", "interface", "server"),
-    [("wsgi", "WSGI", "gunicorn/27"), ("asgi", "ASGI", "Uvicorn 0.")],
+    # Gunicorn names itself in the WSGI environ's SERVER_SOFTWARE; for ASGI the page names the
+    # server whose modules are loaded, with its installed version.
+    [("wsgi", "WSGI", f"gunicorn/{version('gunicorn')}"), ("asgi", "ASGI", f"Uvicorn {version('uvicorn')}")],
 )
 def test_home_page_names_the_interface_and_server_that_served_it(live_stacks, stack, interface, server):
     response = requests.get(f"{getattr(live_stacks, stack).url}/", timeout=10)

@@ -8,7 +8,11 @@ import sys
 
 import pytest
 
-from tests.servers import ROOT, base_environment
+from stacks.environment import base_environment
+from stacks.processes import ROOT
+
+# Each case runs a child Python, as a server process would start.
+pytestmark = pytest.mark.live
 
 PRINT_SETTINGS = """
 import json, django

@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
+from stacks.processes import free_port
 from tests.conftest import fetch
-from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

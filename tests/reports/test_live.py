@@ -11,10 +11,12 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from demo.seeding import DEMO_PASSWORD, DEMO_STAFF
+import stacks.login
+from demo.seeding import DEMO_STAFF
 from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from stacks.environment import base_environment
+from stacks.web import WebServer, uvicorn_server
 from tests.conftest import start_stacks
-from tests.servers import WebServer, base_environment, uvicorn_server
 
 pytestmark = pytest.mark.live
 
@@ -22,24 +24,7 @@ DELIVERY_DEADLINE_SECONDS = 2.0
 
 
 def logged_in_session(server: WebServer, username: str = DEMO_STAFF) -> requests.Session:
-    session = requests.Session()
-    login_page = session.get(f"{server.url}/accounts/login/", timeout=10)
-    response = session.post(
-        f"{server.url}/accounts/login/",
-        data={
-            "username": username,
-            "password": DEMO_PASSWORD,
-            "csrfmiddlewaretoken": csrf_token(login_page.text),
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text
-    return session
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    return stacks.login.logged_in_session(server.url, username)
 
 
 def publish(
@@ -48,7 +33,7 @@ def publish(
     page = session.get(f"{server.url}/reports/{slug}/", timeout=10)
     return session.post(
         f"{server.url}/reports/{slug}/publish/",
-        data={"csrfmiddlewaretoken": csrf_token(page.text)},
+        data={"csrfmiddlewaretoken": stacks.login.csrf_token(page.text)},
         headers={"Referer": f"{server.url}/reports/{slug}/"},
         allow_redirects=False,
         timeout=10,

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from stacks.environment import base_environment
 from tests.conftest import skip_unless, start_stacks
 from tests.reports.test_live import logged_in_session, publish
-from tests.servers import base_environment
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 

@@ -12,7 +12,8 @@ from reports.definitions import REPORTS
 from reports.filters import DateRange
 from reports.models import Publication
 from reports.services import NOTIFICATIONS_GROUP, publication_create, publication_frame
-from tests.servers import free_port
+from stacks.login import csrf_token
+from stacks.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,7 +128,7 @@ def test_publish_with_the_pages_csrf_token_is_accepted(staff_user, listener):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
     page = client.get("/reports/revenue-by-month/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    token = csrf_token(page.text)
 
     response = client.post(PUBLISH_URL, {"csrfmiddlewaretoken": token})
 

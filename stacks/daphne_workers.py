@@ -1,4 +1,4 @@
-"""Daphne with several worker processes: `python -m loadtests.daphne_workers`, for the harness.
+"""Daphne with several worker processes: `python -m stacks.daphne_workers`.
 
 Daphne runs one process and has no --workers option (deploy/start-daphne.sh). Channels' deployment
 docs run several processes on one socket (supervisord's fcgi-program with `daphne --fd 0`); this
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 DAPHNE = str(Path(sys.executable).parent / "daphne")
@@ -52,7 +53,7 @@ def main() -> int:
 
     asked_to_stop = False
 
-    def on_signal(signum: int, frame) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal asked_to_stop
         asked_to_stop = True
 
@@ -67,7 +68,7 @@ def main() -> int:
     return 0 if asked_to_stop else 1
 
 
-def stop(children: list[subprocess.Popen]) -> None:
+def stop(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

@@ -1,0 +1,47 @@
+"""The one environment every child process (a server, Redis, `manage.py`) starts from.
+
+A child gets this process's environment minus what belongs to the parent alone, so a server runs
+as its start script and its own entry point configure it, not as the test session or the shell
+that launched it happened to be configured.
+"""
+
+from __future__ import annotations
+
+import os
+
+from stacks.processes import VENV_BIN
+
+# Each one is set by the parent for itself, and would silently change what the child is.
+PARENT_ONLY = {
+    # Each entry point owns its interface (wsgi.py: wsgi, asgi.py: asgi); a value inherited from a
+    # parent that imported the other one would make Gunicorn run the ASGI database policy.
+    "SERVER_INTERFACE",
+    # Debug off, as in production, unless a caller asks for it.
+    "DJANGO_DEBUG",
+    # The benchmarks' middleware switch is per server start, never inherited.
+    "DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE",
+    # `make` exports the default ports; each starter sets the port and worker count it chose.
+    "WSGI_PORT",
+    "ASGI_PORT",
+    "EMBEDDED_REDIS_PORT",
+    "WEB_CONCURRENCY",
+}
+# pytest's own variables, and options a shell may carry for Gunicorn (GUNICORN_CMD_ARGS) or Granian.
+PARENT_ONLY_PREFIXES = ("PYTEST_", "GUNICORN_", "GRANIAN_")
+# Only ever a placeholder: a child never needs a real secret to serve loopback traffic.
+CHILD_SECRET_KEY = "local-only-secret-key-not-for-production"
+
+
+def base_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment without the parent-only variables, with the virtualenv's tools
+    first on PATH and unbuffered Python output (logs arrive as they happen), then `overrides`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in PARENT_ONLY and not key.startswith(PARENT_ONLY_PREFIXES)
+    }
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DJANGO_SECRET_KEY", CHILD_SECRET_KEY)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
