@@ -38,6 +38,7 @@ from loadtests.bench_shop import (
     staff_session,
     summary_ms,
 )
+from stacks.web import WebServer
 
 WARM_UP_PUBLISHES = 10
 UNSAVED_IDS_FROM = 10**12
@@ -47,7 +48,7 @@ CHANNEL_LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
 SHOP_LINES = 200
 
 
-def measure(publisher, listener, publishes: int) -> dict[str, dict[str, float]]:
+def measure(publisher: WebServer, listener: WebServer, publishes: int) -> dict[str, dict[str, float]]:
     session, token = staff_session(publisher)
     url = f"{publisher.url}/reports/revenue-by-month/publish/"
     end_to_end, responses, bridge = [], [], []
@@ -77,7 +78,7 @@ def measure(publisher, listener, publishes: int) -> dict[str, dict[str, float]]:
     }
 
 
-def measure_broadcast_only(database_url: str, redis_url: str, listener, publishes: int) -> dict:
+def measure_broadcast_only(database_url: str, redis_url: str, listener: WebServer, publishes: int) -> dict:
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key-not-for-production")

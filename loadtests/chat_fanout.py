@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from stacks.database import migrate_and_seed
 from stacks.environment import base_environment
@@ -109,7 +110,7 @@ async def open_socket(url: str, room: str, cookie: str | None = None) -> ClientC
     http = url.removeprefix("http://")
     socket_ = await connect(
         f"ws://{http}/ws/chat/{room}/",
-        origin=url,
+        origin=Origin(url),
         additional_headers={"Cookie": cookie} if cookie else None,
         open_timeout=30,
         max_queue=None,  # never let the client's own buffer push back on the server
@@ -125,7 +126,7 @@ class Deliveries:
     """Every reader's receipts of the sender's messages, as latencies; `complete` is set once the
     expected number has arrived."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self.expected: int | None = None
@@ -264,7 +265,9 @@ def print_run(run: Run) -> None:
     )
 
 
-def run_layer(layer: str, options, env: dict[str, str], redis: RedisServer, results_dir: Path) -> list[Run]:
+def run_layer(
+    layer: str, options: argparse.Namespace, env: dict[str, str], redis: RedisServer, results_dir: Path
+) -> list[Run]:
     servers = start_uvicorns({**env, "REDIS_CHANNEL_LAYER": layer}, results_dir)
     runs = []
     try:
