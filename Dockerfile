@@ -1,4 +1,6 @@
-# One image for both stacks: the command decides which interface a container serves.
+# One image for both stacks: the command decides which interface a container serves
+# (deploy/start-wsgi.sh or deploy/start-asgi.sh, which `exec` the server so that SIGTERM from
+# `docker compose stop` reaches it directly and it shuts down gracefully).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,3 +15,4 @@ COPY . .
 # Not root: a web server needs no privileges to listen on 8001/8002.
 RUN useradd --create-home --uid 10001 app
 USER app
+EXPOSE 8001 8002

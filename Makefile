@@ -103,11 +103,11 @@ bench-report-page: install-dev ## Reports: report page times on 1,000,000 order 
 bench-reports: bench-bridge bench-csv bench-report-page ## Reports: all three benchmarks
 
 # Sync vs async, measured (loadtests/README.md, docs/results.md). Pass options through
-# COMPARE_ARGS, e.g. COMPARE_ARGS="--servers uvicorn,gunicorn-sync --probes sleep --users 10,100".
+# COMPARE_ARGS, e.g. COMPARE_ARGS="--servers uvicorn --probes sleep --variants stock,async-native".
 .PHONY: compare compare-quick
 COMPARE_ARGS ?=
 
-compare: install-dev ## Every server x every probe under Locust, with a report (about 25 min)
+compare: install-dev ## Every server x every probe and variant under Locust, with a report (about 35 min)
 	$(BIN)/python -m loadtests.compare $(COMPARE_ARGS)
 
 compare-quick: install-dev ## The same, two servers and two probes, short runs (about a minute)
@@ -120,3 +120,15 @@ CHAT_BENCH_ARGS ?=
 
 bench-chat: install-dev ## Chat: fan-out to 100 and 1000 WebSocket clients on each Redis layer
 	$(BIN)/python -m loadtests.chat_fanout $(CHAT_BENCH_ARGS)
+
+# The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the project's async-native one,
+# step by step, one Uvicorn worker pinned to one core. Options through TAX_BENCH_ARGS, e.g.
+# TAX_BENCH_ARGS="--rounds 5 --duration 10".
+.PHONY: bench-tax flamegraph
+TAX_BENCH_ARGS ?=
+
+bench-tax: install-dev ## ASGI tax: CPU per request and req/s of each step, stock to async-native
+	$(BIN)/python -m loadtests.bench_asgi_tax $(TAX_BENCH_ARGS)
+
+flamegraph: install-dev ## ASGI tax: py-spy flame graphs of both stacks under load, into docs/asgi-tax/
+	$(BIN)/python -m loadtests.profile_asgi_tax --folder docs/asgi-tax

@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-# The contract's room names (../shared/CONTRACT.md): URL-safe, so a name is its own slug.
+# The contract's room names (docs/protocol.md): URL-safe, so a name is its own slug.
 ROOM_NAME_PATTERN = r"[A-Za-z0-9_-]{1,50}"
 MESSAGE_MAX_LENGTH = 2000
 CLIENT_ID_MAX_LENGTH = 64

@@ -22,26 +22,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from chat.protocol import presence_event, room_group
+from myproject.realtime import LAYER_ERRORS, PerEventLoop, redis_without_retries
 
 logger = logging.getLogger(__name__)
 
 # A presence update is one small script: an answer slower than this means Redis is in trouble.
 STORE_TIMEOUT_SECONDS = 2.0
 # What a store (or the channel layer, for the broadcast) raises when Redis is unreachable.
-STORE_ERRORS = (RedisError, OSError, TimeoutError)
+STORE_ERRORS = LAYER_ERRORS
 
 Mode = Literal["add", "refresh", "remove"]
 
@@ -153,14 +149,9 @@ class RedisPresenceStore:
     def __init__(self, url: str, ttl_seconds: float, clock: Callable[[], float] = time.time):
         self.ttl_seconds = ttl_seconds
         self.clock = clock
-        # No retries and short timeouts: when Redis is gone the heartbeat should say so within
-        # seconds, so that clients are told to reconnect instead of waiting on a silent room.
-        self.redis = Redis.from_url(
-            url,
-            socket_timeout=STORE_TIMEOUT_SECONDS,
-            socket_connect_timeout=STORE_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-        )
+        # When Redis is gone the heartbeat should say so within seconds, so that clients are told
+        # to reconnect instead of waiting on a silent room.
+        self.redis = redis_without_retries(url, STORE_TIMEOUT_SECONDS)
         self.script = self.redis.register_script(UPDATE_SCRIPT)
 
     async def update(self, room: str, mode: Mode, members: Collection[str]) -> PresenceSnapshot:
@@ -248,8 +239,12 @@ class ProcessPresence:
     async def _drop_everyone(self) -> None:
         connections = [connection for room in self.rooms.values() for connection in room.values()]
         self.rooms.clear()
-        for connection in connections:
-            await connection.lost()
+        # All at once, and one failing close cannot keep the others open.
+        results = await asyncio.gather(
+            *(connection.lost() for connection in connections), return_exceptions=True
+        )
+        for failure in (result for result in results if isinstance(result, Exception)):
+            logger.warning("chat presence: could not close a socket (%r)", failure)
 
     def _forget(self, connection: LocalConnection) -> bool:
         room = self.rooms.get(connection.room, {})
@@ -270,15 +265,15 @@ async def broadcast_presence(room: str, snapshot: PresenceSnapshot) -> None:
         await layer.group_send(room_group(room), presence_event(snapshot.version, snapshot.users))
 
 
-# One ProcessPresence per event loop: a server process has one loop; tests get a fresh one each.
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ProcessPresence] = weakref.WeakKeyDictionary()
+def _new_process_presence() -> ProcessPresence:
+    ttl = settings.CHAT_PRESENCE_TTL_SECONDS
+    store = RedisPresenceStore(settings.REDIS_URL, ttl) if settings.REDIS_URL else LocalPresenceStore(ttl)
+    return ProcessPresence(store, heartbeat_seconds=ttl / 3)
+
+
+# One ProcessPresence per event loop, which under a server is one per process.
+_process_presence = PerEventLoop(_new_process_presence)
 
 
 def process_presence() -> ProcessPresence:
-    loop = asyncio.get_running_loop()
-    presence = _by_loop.get(loop)
-    if presence is None:
-        ttl = settings.CHAT_PRESENCE_TTL_SECONDS
-        store = RedisPresenceStore(settings.REDIS_URL, ttl) if settings.REDIS_URL else LocalPresenceStore(ttl)
-        presence = _by_loop[loop] = ProcessPresence(store, heartbeat_seconds=ttl / 3)
-    return presence
+    return _process_presence.get()

@@ -1,11 +1,11 @@
-"""The frames of /ws/chat/<room>/ (../shared/CONTRACT.md): reading what a client sends, and the
-shapes of what the server answers. Pure functions, no I/O, so every bad input is easy to test."""
+"""The frames of /ws/chat/<room>/ (docs/protocol.md): reading what a client sends, and the shapes
+of what the server answers. Pure functions, no I/O, so every bad input is easy to test. The
+`?after=` rule and the close codes, shared with /ws/notifications/, are in myproject/realtime.py."""
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from chat.models import CLIENT_ID_MAX_LENGTH, MESSAGE_MAX_LENGTH
 
@@ -19,8 +19,6 @@ AUTH_REQUIRED = "auth_required"
 # How much of a client's bad value an error detail repeats: enough to recognise it, never a
 # whole flood echoed back.
 ECHO_LIMIT = 40
-# Message ids are 64-bit signed integers (BigAutoField).
-MAX_ID = 2**63 - 1
 
 
 class FrameError(Exception):
@@ -53,6 +51,17 @@ def decode_frame(text_data: str | None) -> dict[str, Any]:
         shown = _echo(frame.get("type"))
         raise FrameError(INVALID_MESSAGE, f'unknown frame type {shown}; the only one is "message"')
     return frame
+
+
+def read_client_frame(text_data: str | None, *, rate_limited: bool, signed_in: bool) -> ClientMessage:
+    """The message a client frame sends, or the FrameError that answers it: over the rate limit
+    first, then not JSON or not a known type, then not signed in, then outside the limits."""
+    if rate_limited:
+        raise FrameError(RATE_LIMITED, "too many frames; slow down", client_id_of(text_data))
+    frame = decode_frame(text_data)
+    if not signed_in:
+        raise FrameError(AUTH_REQUIRED, "sign in to send messages", client_id_of(text_data))
+    return read_message(frame)
 
 
 def read_message(frame: dict[str, Any]) -> ClientMessage:
@@ -140,17 +149,6 @@ def history_frame(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 def presence_frame(users: list[str]) -> dict[str, Any]:
     return {"type": "presence", "users": users}
-
-
-def read_resume_point(query_string: bytes) -> int | None:
-    """The `?after=<id>` of a handshake URL: None without one, ValueError for anything but an id."""
-    values = parse_qs(query_string.decode("latin-1"), keep_blank_values=True).get("after")
-    if not values:
-        return None
-    value = values[-1]
-    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
-        raise ValueError(f"?after= must be a message id, not {_echo(value)}")
-    return int(value)
 
 
 # Consumer -> consumers, through the channel layer ---------------------------------------------------

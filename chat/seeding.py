@@ -4,7 +4,7 @@ import random
 
 from django.contrib.auth import get_user_model
 
-from chat.store import post_message
+from chat.services import message_post
 from demo.seeding import DEMO_USERS
 
 DEMO_ROOMS = ["lobby", "wsgi-vs-asgi", "help"]
@@ -33,6 +33,6 @@ def seed_rooms(rng: random.Random, size: int) -> str:
         for position in range(rng.randint(*MESSAGES_PER_ROOM)):
             author = rng.choice(authors)
             text = f"{rng.choice(OPENINGS)}: {rng.choice(TOPICS)}{rng.choice(ENDINGS)}"
-            posted = post_message(room, author.pk, author.get_username(), text, f"seed-{room}-{position}")
+            posted = message_post(room, author.pk, author.get_username(), text, f"seed-{room}-{position}")
             created += posted.created
     return f"{created} new messages in {len(DEMO_ROOMS)} demo rooms"

@@ -11,11 +11,32 @@ workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --ws-max-size: refuse (close with 1009) WebSocket messages larger than a chat message could ever
 # need, instead of buffering whatever a client sends. The largest valid one is 2000 characters,
 # each escaped by the client's JSON encoder as a \uXXXX surrogate pair (12 bytes): about 24 KB.
+# --timeout-graceful-shutdown: on SIGTERM Uvicorn stops accepting, lets running requests finish,
+# and cancels what is still running after this many seconds. Without it, one client reading a CSV
+# export slowly (or never) would keep the process alive forever.
+# --timeout-keep-alive: Uvicorn's default, written out: an idle keep-alive connection is closed
+# after 5 s. Uvicorn has no timeout for reading a request's head and, with httptools (the parser
+# `auto` picks, installed by uvicorn[standard]), no limit on its size: a 1 MiB head is served.
+# --h11-max-incomplete-event-size applies only with UVICORN_HTTP=h11 (the pure-Python parser, which
+# costs throughput), and only to a head still incomplete past 16 KB: a bigger one that arrives
+# whole still gets through. Behind the project's nginx none of this matters: nginx reads the whole
+# request first and refuses a header line over 8 KB.
+# Proxy headers: X-Forwarded-Proto and -For are believed only from FORWARDED_ALLOW_IPS, the proxy in
+# front (docker-compose.yml names nginx's). Unset, nobody is: a server reached directly must not let
+# a client claim HTTPS or another address (Uvicorn's own default trusts every loopback client).
+if [ -n "${FORWARDED_ALLOW_IPS:-}" ]; then
+    set -- --proxy-headers --forwarded-allow-ips "$FORWARDED_ALLOW_IPS"
+else
+    set -- --no-proxy-headers
+fi
 exec uvicorn myproject.asgi:application \
     --host "${HOST:-127.0.0.1}" \
     --port "${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --lifespan off \
     --ws-max-size "${WS_MAX_SIZE:-32768}" \
-    --proxy-headers \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --timeout-graceful-shutdown "${GRACEFUL_TIMEOUT:-30}" \
+    --timeout-keep-alive 5 \
+    --http "${UVICORN_HTTP:-auto}" \
+    --h11-max-incomplete-event-size 16384 \
+    "$@"

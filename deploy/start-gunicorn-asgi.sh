@@ -9,11 +9,15 @@ set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --asgi-lifespan off: Django's ASGI handler does not implement the lifespan protocol.
+# --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
+# proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
+# trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.asgi:application \
     --bind "${HOST:-127.0.0.1}:${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-asgi}" \
     --asgi-lifespan off \
+    --graceful-timeout "${GRACEFUL_TIMEOUT:-30}" \
     --access-logfile - \
     --no-control-socket \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-}"

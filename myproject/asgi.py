@@ -20,18 +20,20 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from myproject.asgi_handler import asgi_http_application  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
+from myproject.realtime import allowed_origins_only  # noqa: E402
 from myproject.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Django's handler, or the project's async-native one (DJANGO_ASGI_STACK, docs/asgi-tax.md).
+        "http": asgi_http_application(django_asgi_app),
         # Browsers send cookies with a WebSocket handshake from any site, so the Origin check is
         # what stops another site from opening a socket with the visitor's session.
-        "websocket": AllowedHostsOriginValidator(
-            # Channels' stubs want their own URLPattern subclass, which Django's re_path never returns.
+        # (Channels' stubs want their own URLPattern subclass, which Django's re_path never returns.)
+        "websocket": allowed_origins_only(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
         ),
     }

@@ -2,13 +2,14 @@
 
 import asyncio
 import secrets
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import connection
+
+from myproject.realtime import PerEventLoop
 
 # Each check gets this long. Well under the usual 5 s probe timeout of load balancers and
 # orchestrators, so a hung Redis or database shows up as a 503 instead of a probe that times out.
@@ -44,12 +45,10 @@ class ChannelLayerProbe:
     """
 
     def __init__(self) -> None:
-        self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ReplyChannel] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._channels = PerEventLoop(_ReplyChannel)
 
     async def round_trip(self) -> None:
-        reply_channel = self._channels.setdefault(asyncio.get_running_loop(), _ReplyChannel())
+        reply_channel = self._channels.get()
         # One check at a time per loop: two checks waiting on one channel could take each other's
         # replies.
         async with reply_channel.lock:

@@ -2,6 +2,7 @@
 X-Interface header."""
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -25,6 +26,9 @@ class ServedBy:
     interface: str  # "wsgi" or "asgi"
     server: str
     pid: int
+    # The machine's name: in a container, the container's own (Docker sets it to the container
+    # id), so behind a load balancer the page shows which replica answered.
+    host: str
     details: dict[str, str]
 
 
@@ -57,7 +61,7 @@ def served_by(request: HttpRequest) -> ServedBy:
             "HTTP version": scope.get("http_version", "?"),
             "Concurrency": "one event loop; many requests at once in this process",
         }
-        return ServedBy("asgi", asgi_server_name(), os.getpid(), details)
+        return ServedBy("asgi", asgi_server_name(), os.getpid(), socket.gethostname(), details)
     meta = request.META
     threaded = bool(meta.get("wsgi.multithread"))
     details = {
@@ -67,4 +71,5 @@ def served_by(request: HttpRequest) -> ServedBy:
         if threaded
         else "one request at a time in this process",
     }
-    return ServedBy("wsgi", meta.get("SERVER_SOFTWARE", "a WSGI server"), os.getpid(), details)
+    server = meta.get("SERVER_SOFTWARE", "a WSGI server")
+    return ServedBy("wsgi", server, os.getpid(), socket.gethostname(), details)

@@ -1,10 +1,13 @@
 """Settings for the project: every value that varies between machines comes from the environment,
-read here and nowhere else (see ../shared/CONTRACT.md, "Configuration").
+read here and nowhere else (the README's "Configuration" lists them; docs/deployment.md says how
+production sets them).
 
 Development gets safe defaults; a production start (debug off) refuses to run without what it needs.
 """
 
+import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,19 +16,26 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# A variable set to an empty string counts as unset. Compose files and CI templates pass variables
+# through as `${NAME:-}`, which sets them empty when the user set nothing; an empty
+# DJANGO_SECRET_KEY must still mean "no key" (refused in production, the dev-only key in debug),
+# never an empty key, and an empty DATABASE_URL or REDIS_URL must mean the default.
 env = environ.Env()
+env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 if DEBUG:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-dev-only-never-use-in-production")
-elif not env.str("DJANGO_SECRET_KEY", default=""):
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off; "
-        "set it to a long random string (or set DJANGO_DEBUG=1 for local development)."
-    )
 else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    try:
+        SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off; set it to a long "
+            "random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'` "
+            "(or set DJANGO_DEBUG=1 for local development)."
+        ) from None
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
@@ -47,12 +57,35 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
+    "servestatic",
+    # Counts failed logins in the database, which both stacks share (see "Login and sign-up
+    # throttling" below).
+    "axes",
     "chat",
     "reports",
     "demo",
 ]
 
-MIDDLEWARE = [
+# The ASGI stack ----------------------------------------------------------------------------------
+# DJANGO_ASGI_STACK picks what an ASGI process runs for HTTP (docs/asgi-tax.md):
+# - "stock": Django's ASGIHandler and Django's middleware as shipped, with WhiteNoise. Every
+#   request pays about fifteen hand-offs to a thread and back, and two new OS threads.
+# - "async-native" (the default): the same middleware as subclasses whose hooks run on the event
+#   loop, ServeStatic for static files, and a handler that reuses the request's thread
+#   (myproject/middleware.py, myproject/asgi_handler.py). Same behaviour, proved by the tests on
+#   both stacks, at about a third of the CPU per request.
+# The project runs async-native everywhere (make run, the Procfile, the containers) because that is
+# the ASGI stack it recommends; "stock" stays one variable away, so that `make compare`,
+# `make bench-tax` and readers can measure the difference. WSGI processes always run the stock
+# list: their middleware calls are plain function calls, with no tax to cut, and ServeStatic's
+# Django middleware is async-only.
+ASGI_STACKS = ("stock", "async-native")
+ASGI_STACK = env.str("DJANGO_ASGI_STACK", default="async-native")
+if ASGI_STACK not in ASGI_STACKS:
+    raise ImproperlyConfigured(f"DJANGO_ASGI_STACK must be 'stock' or 'async-native', not {ASGI_STACK!r}.")
+
+STOCK_MIDDLEWARE = [
     # Outermost, so that every response (errors and static files included) names its interface.
     "myproject.middleware.InterfaceHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -63,7 +96,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as Axes asks: it turns a refused login into its lockout response. It is async-capable,
+    # so under ASGI it adds no thread hop of its own.
+    "axes.middleware.AxesMiddleware",
 ]
+# The same list, in the same order, each entry async-capable: one sync-only entry would put itself
+# and its async neighbours back on a thread.
+ASYNC_NATIVE_MIDDLEWARE = [
+    "myproject.middleware.InterfaceHeaderMiddleware",
+    "myproject.middleware.SecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "myproject.middleware.SessionMiddleware",
+    "myproject.middleware.CommonMiddleware",
+    "myproject.middleware.CsrfViewMiddleware",
+    "myproject.middleware.AuthenticationMiddleware",
+    "myproject.middleware.MessageMiddleware",
+    "myproject.middleware.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+if SERVER_INTERFACE == "asgi" and ASGI_STACK == "async-native":
+    MIDDLEWARE = ASYNC_NATIVE_MIDDLEWARE
+else:
+    MIDDLEWARE = STOCK_MIDDLEWARE
 
 # For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
 # interface. It keeps the X-Interface header (async-native, so no thread hop under ASGI) and drops
@@ -220,8 +274,100 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# nginx terminates TLS in front of both stacks and says so in this header.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Login and sign-up throttling ------------------------------------------------------------------
+# docs/reliability.md says why each limit is where it is.
+
+# Axes' backend goes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
+# for AXES_COOLOFF_MINUTES, right password or not. Counting the pair, not the address alone, keeps
+# one client behind a shared address (or a proxy that hides addresses) from locking everyone out;
+# counting the pair, not the username alone, keeps a stranger from locking a user out everywhere.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address is REMOTE_ADDR only: a client can write any X-Forwarded-For it likes.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Failures are all Axes needs to keep; a row per successful login would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Sign-ups per client address (django-ratelimit's "N/period": s, m, h or d), counted in the
+# "throttle" cache. With REDIS_URL set that is Redis, shared by every process of both stacks; without
+# it (runserver, unit tests: one process) it is this process's memory.
+SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        # Short socket timeouts: a Redis that hangs must not hang the sign-up page with it.
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
+}
+RATELIMIT_USE_CACHE = "throttle"
+# A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
+# Redis does not answer at all): the throttle is a brake, not a lock.
+RATELIMIT_FAIL_OPEN = True
+
+
+# Report exports ---------------------------------------------------------------------------------
+# docs/reliability.md says why: an export holds a sync worker (WSGI) or a database connection
+# (ASGI) for as long as the client takes to read it.
+
+# Report pages are public; their CSV export needs a signed-in user.
+REPORTS_EXPORT_LOGIN_REQUIRED = env.bool("REPORTS_EXPORT_LOGIN_REQUIRED", default=True)
+# Exports running at once on one stack (all its worker processes together); past it, 503 with
+# Retry-After before any byte of the export is sent.
+REPORTS_EXPORT_CONCURRENCY = env.int("REPORTS_EXPORT_CONCURRENCY", default=2)
+REPORTS_EXPORT_RETRY_AFTER_SECONDS = env.int("REPORTS_EXPORT_RETRY_AFTER_SECONDS", default=30)
+if REPORTS_EXPORT_CONCURRENCY < 1:
+    raise ImproperlyConfigured("REPORTS_EXPORT_CONCURRENCY must be at least 1.")
+_pool = _db.get("OPTIONS", {}).get("pool")
+if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
+    # Each running export holds one pooled connection until its last row: as many exports as the
+    # pool has connections would leave none for pages, and the next export would wait out the
+    # pool's timeout after its 200 header had gone out.
+    raise ImproperlyConfigured(
+        f"REPORTS_EXPORT_CONCURRENCY ({REPORTS_EXPORT_CONCURRENCY}) must be below the database "
+        f"pool's max_size ({_pool['max_size']})."
+    )
+
+
+# HTTPS --------------------------------------------------------------------------------------------
+# Whether a request came over HTTPS is the server's call, not the client's: Gunicorn and Uvicorn
+# honour X-Forwarded-Proto (and -For) only from the addresses in FORWARDED_ALLOW_IPS (the proxy in
+# front; deploy/start-*.sh), and tell Django through wsgi.url_scheme / the ASGI scope. A server that
+# cannot be told whom to trust needs Django to read the header itself, and that is safe only when
+# every request passes through a proxy that overwrites it: DJANGO_TRUSTED_PROXY declares such a
+# proxy. Trusting the header from anyone would let any client claim HTTPS (and pass the CSRF
+# Origin check for an https:// origin).
+if env.bool("DJANGO_TRUSTED_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# DJANGO_HTTPS: the site is served over HTTPS only. Plain-HTTP requests are redirected, and the
+# session and CSRF cookies never travel without TLS. The health probes are exempt: an orchestrator
+# checks them over plain HTTP from inside the network, and a redirect would fail its probe.
+_https_only = env.bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = _https_only
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = _https_only
+CSRF_COOKIE_SECURE = _https_only
+# HSTS tells browsers to use HTTPS only, for this long; a promise that cannot be taken back before
+# it expires, so it starts at 0 (off) and a deployment raises it on purpose (docs/deployment.md).
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+# Origins allowed to POST besides the page's own host, e.g. https://example.com when a proxy
+# changes the host name on the way.
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -230,18 +376,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves static files from the same process on both stacks. The project ships a few
-# small files, so it serves them straight from the finders: no STATIC_ROOT, and no start path
-# (make run, the Procfile, the containers, the tests) needs a collectstatic step.
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
-
+# Static files are served from the same process on both stacks: by WhiteNoise in the stock list,
+# by ServeStatic (a fork of WhiteNoise with an async path, reading the same settings under its own
+# prefix) in the async-native one; the tests check that both send the same caching headers. The
+# project ships a few small files, so both serve them straight from the finders: no STATIC_ROOT,
+# and no start path (make run, the Procfile, the containers, the tests) needs a collectstatic step.
+WHITENOISE_USE_FINDERS = SERVESTATIC_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = SERVESTATIC_AUTOREFRESH = DEBUG
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process: one
+    # line when Redis goes, one when it is back (myproject/realtime.py).
+    "filters": {"one_line_per_outage": {"()": "myproject.realtime.OneLinePerLayerOutage"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True}},
+    "loggers": {
+        "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
+        "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
+        # Axes logs four INFO lines per login; its warnings (failures, lockouts) are the news.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -1,14 +1,21 @@
 """Project-wide pages: home, health and readiness, sign-up."""
 
+import logging
+
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
 
 from myproject.readiness import readiness
 from myproject.serving import served_by
+
+logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -44,9 +51,29 @@ async def readyz(request: HttpRequest) -> JsonResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST" and _signup_throttled(request):
+        context = {"form": UserCreationForm(), "throttled": True}
+        return render(request, "registration/signup.html", context, status=429)
     form: UserCreationForm[User] = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _signup_throttled(request: HttpRequest) -> bool:
+    """Whether this address has used up its sign-ups (settings.SIGNUP_RATE_LIMIT); counts this one.
+
+    Every POST counts, valid or not, so the form cannot probe for taken usernames at full speed
+    either. The count lives in the shared "throttle" cache, so all workers of both stacks draw on
+    one budget per address. If that cache (Redis) is down, sign-ups go through: the throttle is a
+    brake, not a lock, and django-ratelimit would otherwise let the error become a 500.
+    """
+    try:
+        return is_ratelimited(
+            request, group="signup", key="ip", rate=settings.SIGNUP_RATE_LIMIT, method="POST", increment=True
+        )
+    except RedisError:
+        logger.warning("Sign-up throttle skipped: its cache did not answer.", exc_info=True)
+        return False

@@ -5,188 +5,85 @@ wait at once for the next publication, costing a little memory each instead of a
 
 The one thing a socket must never do is go silent while it looks alive: a publication stored while
 Redis was away would then never reach it. So whenever this process loses Redis, its sockets are
-closed with 1013 ("try again later"), and the browser's ResumableSocket reconnects with
-?after=<last id> and gets what it missed from the database.
+closed with 1013 ("try again later", reports/redis_watch.py), and the browser's ResumableSocket
+reconnects with ?after=<last id> and gets what it missed from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from typing import Any
-from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from channels.db import database_sync_to_async
 
-from reports.models import Publication
-from reports.services import NOTIFICATIONS_GROUP, publication_frame
+from myproject.realtime import (
+    LAYER_ERRORS,
+    LAYER_TIMEOUT_SECONDS,
+    BadResumePoint,
+    RealtimeConsumer,
+    read_after,
+)
+from reports import selectors
+from reports.protocol import NOTIFICATIONS_GROUP, read_only_frame
+from reports.redis_watch import redis_watch
 
 logger = logging.getLogger(__name__)
 
-# A client that was away longer than this many publications reloads the page instead.
-RESUME_LIMIT = 500
-# Ids are bigint: anything longer is not an id, and would overflow the database's integer.
-MAX_ID_DIGITS = 18
-# What the channel layer raises when Redis goes away: refused or reset connections, or silence.
-LAYER_ERRORS = (RedisError, OSError, TimeoutError)
-LAYER_TIMEOUT_SECONDS = 2.0
-# How often each process checks that Redis is still the one it joined: a lost socket is noticed
-# within about this long plus LAYER_TIMEOUT_SECONDS.
-WATCH_SECONDS = 2.0
-CLOSE_TRY_AGAIN_LATER = 1013
+# On a worker thread, so that the event loop never waits on the database (as in chat/consumers.py).
+publications_after = database_sync_to_async(selectors.publications_after)
 
 
-class NotificationsConsumer(AsyncJsonWebsocketConsumer):
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except LAYER_ERRORS as error:
-            # With RedisChannelLayer this is how a consumer learns that Redis went away: its wait
-            # for the next event fails. Close instead of crashing, so the client reconnects.
-            logger.warning("notifications: lost the channel layer (%r); closing a socket", error)
-            # `send` itself: if the layer failed before Channels set the consumer up (a new
-            # channel needs Redis too), self.close() has nothing to send with yet.
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+class NotificationsConsumer(RealtimeConsumer):
+    label = "notifications"
+    joined = False
 
     async def connect(self) -> None:
         self.backlog_ids: set[int] = set()
         try:
-            # Join before reading the backlog: a publication committed meanwhile then arrives as
-            # an event, and nothing falls between the two.
-            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_add(NOTIFICATIONS_GROUP, self.channel_name)
-                await redis_watch().add(self)
+            after = read_after(self.scope["query_string"])
+        except BadResumePoint:
+            return await self.refuse()
+        try:
+            await self.join()
         except LAYER_ERRORS as error:
             logger.warning("notifications: Redis is unreachable (%r); refusing a handshake", error)
-            await self.close()  # before accept(): the handshake is refused
-            return
+            return await self.refuse()
         await self.accept()
-        query = parse_qs(self.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        after = query.get("after", [None])[-1]
-        if after is None:
-            return
-        if not (after.isdigit() and len(after) <= MAX_ID_DIGITS):
-            await self.send_error(
-                "invalid_after", "after must be a publication id: a whole number, 0 or more."
-            )
-            return
-        async for publication in Publication.objects.filter(pk__gt=int(after)).order_by("pk")[:RESUME_LIMIT]:
-            self.backlog_ids.add(publication.pk)
-            await self.send_json(publication_frame(publication))
+        if after is not None:
+            await self.send_backlog(after)
 
-    async def disconnect(self, code: int) -> None:
-        redis_watch().discard(self)
-        try:
-            async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                await self.channel_layer.group_discard(NOTIFICATIONS_GROUP, self.channel_name)
-        except LAYER_ERRORS:
-            pass  # Redis is gone, and the membership with it
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        await self.send_frame(read_only_frame())
+
+    async def release(self) -> None:
+        if self.joined:
+            self.joined = False
+            redis_watch().discard(self)
+            try:
+                async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+                    await self.channel_layer.group_discard(NOTIFICATIONS_GROUP, self.channel_name)
+            except LAYER_ERRORS:
+                pass  # Redis is gone, and the membership with it
+
+    # From the channel layer ---------------------------------------------------------------------------
 
     async def report_published(self, event: dict[str, Any]) -> None:
         # Already sent from the backlog if it committed between the group join and the query.
-        if event["id"] in self.backlog_ids:
-            return
-        await self.send_json(event)
+        if event["id"] not in self.backlog_ids:
+            await self.send_frame(event)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
-        await self.send_error("read_only", "This socket only sends notifications; publish with a POST.")
+    # Helpers ------------------------------------------------------------------------------------------
 
-    async def send_error(self, code: str, detail: str) -> None:
-        await self.send_json({"type": "error", "code": code, "detail": detail})
+    async def join(self) -> None:
+        """Join the group and the Redis watch. Before the backlog is read: a publication committed
+        meanwhile then arrives as an event, and nothing falls between the two."""
+        self.joined = True
+        async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
+            await self.channel_layer.group_add(NOTIFICATIONS_GROUP, self.channel_name)
+            await redis_watch().add(self)
 
-
-class RedisWatch:
-    """Closes this process's notification sockets when Redis goes away or restarts.
-
-    RedisChannelLayer tells a consumer itself (its wait fails, see __call__ above), but
-    RedisPubSubChannelLayer retries quietly and resubscribes after a restart: its sockets would
-    stay open across the gap and never hear of what was published in it. So, while this process
-    has sockets, it asks Redis for its run_id every WATCH_SECONDS: no answer, or a new run_id (a
-    restart, which empties Redis), and every socket here is closed with 1013.
-    """
-
-    def __init__(self, url: str):
-        # No retries and short timeouts: the point is to notice within seconds.
-        self.redis = Redis.from_url(
-            url,
-            socket_timeout=LAYER_TIMEOUT_SECONDS,
-            socket_connect_timeout=LAYER_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self.consumers: set[NotificationsConsumer] = set()
-        self.run_id: str | None = None
-        self.task: asyncio.Task | None = None
-
-    async def add(self, consumer: NotificationsConsumer) -> None:
-        """Watch over `consumer`; raises a LAYER_ERRORS error if Redis does not answer now."""
-        run_id = await self.current_run_id()
-        if run_id != self.run_id:
-            # A restart since the last look: the sockets already here missed whatever it cut off.
-            await self.close_all()
-            self.run_id = run_id
-        self.consumers.add(consumer)
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self.watch_while_connected(), name="notifications-redis-watch")
-
-    def discard(self, consumer: NotificationsConsumer) -> None:
-        self.consumers.discard(consumer)
-        if not self.consumers and self.task is not None and self.task is not asyncio.current_task():
-            self.task.cancel()
-            self.task = None
-
-    async def current_run_id(self) -> str:
-        return (await self.redis.info("server"))["run_id"]
-
-    async def watch_while_connected(self) -> None:
-        try:
-            while self.consumers:
-                await asyncio.sleep(WATCH_SECONDS)
-                try:
-                    same_redis = await self.current_run_id() == self.run_id
-                except LAYER_ERRORS:
-                    same_redis = False
-                if not same_redis:
-                    await self.close_all()
-        finally:
-            await self.redis.aclose()  # reconnects by itself if sockets come again
-
-    async def close_all(self) -> None:
-        if not self.consumers:
-            return
-        logger.warning(
-            "notifications: Redis went away or restarted; closing %d socket(s) so they resume",
-            len(self.consumers),
-        )
-        closing, self.consumers = self.consumers, set()
-        for consumer in closing:
-            await consumer.close(code=CLOSE_TRY_AGAIN_LATER)
-
-
-class NoWatch:
-    """Without REDIS_URL the layer lives in this process's memory and cannot go away."""
-
-    async def add(self, consumer: NotificationsConsumer) -> None:
-        pass
-
-    def discard(self, consumer: NotificationsConsumer) -> None:
-        pass
-
-
-# One watch per event loop: a server process has one loop; tests get a fresh one each.
-_watch_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisWatch | NoWatch] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def redis_watch() -> RedisWatch | NoWatch:
-    loop = asyncio.get_running_loop()
-    watch = _watch_by_loop.get(loop)
-    if watch is None:
-        watch = _watch_by_loop[loop] = RedisWatch(settings.REDIS_URL) if settings.REDIS_URL else NoWatch()
-    return watch
+    async def send_backlog(self, after: int) -> None:
+        for frame in await publications_after(after):
+            self.backlog_ids.add(frame["id"])
+            await self.send_frame(frame)

@@ -50,6 +50,18 @@ async def acsv_chunks(report: Report, date_range: DateRange) -> AsyncIterator[by
         yield _encode(report, batch)
 
 
+# The body of a HEAD response, of the kind each interface streams without buffering.
+
+
+def no_chunks() -> Iterator[bytes]:
+    return iter(())
+
+
+async def ano_chunks() -> AsyncIterator[bytes]:
+    for chunk in ():
+        yield chunk
+
+
 def _header(report: Report) -> bytes:
     return _write([[column.label for column in report.columns]])
 

@@ -15,15 +15,14 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
 from reports.definitions import Report
 from reports.filters import DateRange
 from reports.models import Publication
+from reports.protocol import NOTIFICATIONS_GROUP, publication_frame
 
 logger = logging.getLogger(__name__)
-
-NOTIFICATIONS_GROUP = "notifications"
 
 # A publish must answer even when Redis hangs instead of refusing connections: past this the
 # broadcast counts as failed (the publication is stored; clients catch up with ?after=<id>).
@@ -38,23 +37,9 @@ class Publishing:
     broadcast_sent: bool | None = None
 
 
-def publication_frame(publication: Publication) -> dict[str, Any]:
-    """The `report.published` frame of ../shared/CONTRACT.md, also the channel-layer message: its
-    "type" routes it to NotificationsConsumer.report_published."""
-    return {
-        "type": "report.published",
-        "id": publication.pk,
-        "report": {
-            "slug": publication.report_slug,
-            "title": publication.title,
-            "url": publication.get_absolute_url(),
-            "published_at": publication.published_at.isoformat(),
-        },
-    }
-
-
 def publication_create(*, report: Report, date_range: DateRange, user: User) -> Publishing:
     with transaction.atomic():
+        _wait_for_earlier_publishes()
         publication = Publication.objects.create(
             report_slug=report.slug,
             title=f"{report.title}, {date_range}",
@@ -73,6 +58,20 @@ def publication_create(*, report: Report, date_range: DateRange, user: User) -> 
         # then removes.
         transaction.on_commit(broadcast_after_commit)
     return publishing
+
+
+def _wait_for_earlier_publishes() -> None:
+    """Make publishes commit in id order, as chat messages do under their room's row lock.
+
+    A client resumes with ?after=<the highest id it saw>. Ids are handed out at insert, not at
+    commit: if publish 42 committed (and was broadcast) before 41, a client that saw 42 and resumed
+    after it would never get 41. On PostgreSQL this lock, held until the transaction ends, queues
+    the publishes; it conflicts with itself and with writes to the table, not with reads. SQLite
+    needs nothing: it lets one transaction write at a time, from its first insert to its commit.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Publication._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
 async def _send_to_notifications_group(frame: dict[str, Any]) -> None:

@@ -8,8 +8,10 @@ thread hop and buys nothing here: these pages are served best by Gunicorn.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -27,7 +29,8 @@ from django.views.decorators.http import require_POST, require_safe
 from myproject.serving import interface_of
 from reports.charts import draw_chart
 from reports.definitions import REPORTS, get_report_or_404
-from reports.exports import acsv_chunks, csv_chunks, csv_filename
+from reports.export_slots import areleased_after, export_slot_acquire, released_after
+from reports.exports import acsv_chunks, ano_chunks, csv_chunks, csv_filename, no_chunks
 from reports.filters import DateRangeForm
 from reports.models import Publication
 from reports.services import publication_create
@@ -65,15 +68,42 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def report_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHttpResponse:
     report = get_report_or_404(slug)
+    if settings.REPORTS_EXPORT_LOGIN_REQUIRED and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     form = DateRangeForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest(form.error_text(), content_type="text/plain; charset=utf-8")
     date_range = form.date_range()
-    # See reports/exports.py: an async iterator under ASGI, a sync one under WSGI. Either kind on
-    # the other interface makes Django buffer the whole export before sending it.
-    chunks = acsv_chunks if interface_of(request) == "asgi" else csv_chunks
-    response = StreamingHttpResponse(chunks(report, date_range), content_type="text/csv; charset=utf-8")
+    interface = interface_of(request)
+    body: Iterator[bytes] | AsyncIterator[bytes]
+    if request.method == "HEAD":
+        # The headers a GET would get and no body. Neither server sends a body for HEAD, but both
+        # would still iterate it to the end (Gunicorn in its worker, Django's ASGI handler on the
+        # loop), running the whole export for nothing.
+        body = no_chunks() if interface == "wsgi" else ano_chunks()
+    else:
+        slot = export_slot_acquire(interface)
+        if slot is None:
+            return _exports_busy()
+        # See reports/exports.py: an async iterator under ASGI, a sync one under WSGI. Either kind
+        # on the other interface makes Django buffer the whole export before sending it.
+        if interface == "asgi":
+            body = areleased_after(acsv_chunks(report, date_range), slot)
+        else:
+            body = released_after(csv_chunks(report, date_range), slot)
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{csv_filename(report, date_range)}"'
+    return response
+
+
+def _exports_busy() -> HttpResponse:
+    # 503 rather than 429: the server is busy, whoever asks; this client has done nothing wrong.
+    response = HttpResponse(
+        "Too many exports are running right now; please try again shortly.\n",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(settings.REPORTS_EXPORT_RETRY_AFTER_SECONDS)
     return response
 
 

@@ -105,19 +105,31 @@ def live_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks
     stacks.asgi.stop()
 
 
-@pytest.fixture(params=["wsgi", "asgi"])
+@pytest.fixture(params=["wsgi", "asgi-stock", "asgi-async-native"])
 def interface(request) -> str:
-    """Run the test once through each of Django's handlers."""
-    return request.param
+    """Run the test once through Django's WSGI handler and once through its ASGI handler with each
+    ASGI middleware list (DJANGO_ASGI_STACK); returns the interface, "wsgi" or "asgi"."""
+    if request.param == "asgi-async-native":
+        settings = request.getfixturevalue("settings")
+        settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE
+    return request.param.partition("-")[0]
 
 
 def fetch(interface: str, path: str):
     """GET `path` in process through the WSGI handler (the test Client) or the ASGI handler
     (AsyncClient, on an event loop of its own; its sync parts, the ORM included, come back to this
     thread, whose database connection pytest-django manages)."""
-    response = async_to_sync(AsyncClient().get)(path) if interface == "asgi" else Client().get(path)
-    if response.streaming:
+    response = async_to_sync(_get_through_asgi)(path) if interface == "asgi" else Client().get(path)
+    if response.streaming and not response.is_async:
         # A file response (a static file) holds its file open until it is read to the end, as a
         # server reads it; the headers are what the tests look at.
         b"".join(response.streaming_content)
+    return response
+
+
+async def _get_through_asgi(path: str):
+    response = await AsyncClient().get(path)
+    if response.streaming and response.is_async:
+        # ServeStatic streams a file through an async iterator: read it on the loop that opened it.
+        [chunk async for chunk in response.streaming_content]
     return response

@@ -1,14 +1,14 @@
 """Helpers for consumer tests through WebsocketCommunicator (see the `connect` fixture)."""
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from chat.models import Message
-from chat.store import Posted, post_message
+from chat.protocol import message_event, room_group
+from chat.services import Posted, message_post
 from tests.chat.conftest import FRAME_TIMEOUT
-
-QUIET = 0.2  # how long "nothing arrives" is watched for
 
 
 async def receive(communicator: WebsocketCommunicator) -> dict:
@@ -36,7 +36,16 @@ async def refused(connect, path: str, username: str | None = None, **options) ->
 @sync_to_async
 def stored(room: str, count: int, username: str = "alice") -> list[Posted]:
     user, _ = get_user_model().objects.get_or_create(username=username)
-    return [post_message(room, user.pk, username, f"stored {number}", None) for number in range(count)]
+    return [message_post(room, user.pk, username, f"stored {number}", None) for number in range(count)]
+
+
+async def announce(room: str) -> dict:
+    """Store a message and broadcast it as a consumer does: a frame that every socket of the room
+    must get next. A test proves that nothing else was sent by checking that this comes first."""
+    [posted] = await stored(room, 1, username="announcer")
+    event = message_event(posted.frame["id"], posted.prev_id, posted.frame)
+    await get_channel_layer().group_send(room_group(room), event)
+    return posted.frame
 
 
 @sync_to_async

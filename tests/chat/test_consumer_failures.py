@@ -9,7 +9,7 @@ from django.db import DatabaseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat import consumers
-from chat.consumers import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER
+from myproject.realtime import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
 from tests.chat.communicators import join, receive, texts_in_database
 from tests.chat.conftest import FRAME_TIMEOUT
 
@@ -35,10 +35,7 @@ async def test_a_message_whose_broadcast_fails_is_stored_shown_to_its_sender_the
     await alice.send_json_to({"type": "message", "text": "stored anyway", "client_id": "c-1"})
 
     assert (await receive(alice))["text"] == "stored anyway"
-    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == {
-        "type": "websocket.close",
-        "code": CLOSE_TRY_AGAIN_LATER,
-    }
+    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == close_event(CLOSE_TRY_AGAIN_LATER)
     assert await texts_in_database() == ["stored anyway"]
 
 
@@ -62,10 +59,7 @@ async def test_a_consumer_whose_layer_stops_answering_closes_with_1013(connect, 
 
     redis_gone.set()
 
-    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == {
-        "type": "websocket.close",
-        "code": CLOSE_TRY_AGAIN_LATER,
-    }
+    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == close_event(CLOSE_TRY_AGAIN_LATER)
 
 
 async def test_a_handshake_is_refused_while_the_layer_is_unreachable(connect, room, monkeypatch):
@@ -89,8 +83,5 @@ async def test_a_database_failure_closes_the_socket_with_1011_and_is_logged(
 
     await alice.send_json_to({"type": "message", "text": "lost?"})
 
-    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == {
-        "type": "websocket.close",
-        "code": CLOSE_SERVER_ERROR,
-    }
+    assert await alice.receive_output(timeout=FRAME_TIMEOUT) == close_event(CLOSE_SERVER_ERROR)
     assert "the database failed" in caplog.text

@@ -31,7 +31,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["local", "redis"])
+@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.live)])
 async def store(request, clock):
     if request.param == "local":
         yield LocalPresenceStore(TTL, clock=clock)
@@ -180,6 +180,33 @@ async def test_when_the_store_stops_answering_every_connection_is_closed(room):
     await presence.join(connection(room, "alice", lost))
 
     await asyncio.wait_for(closed.wait(), 2)
+    assert presence.rooms == {}
+
+
+async def test_a_connection_whose_close_fails_does_not_keep_the_others_open(room):
+    class UnreachableAfterJoin(LocalPresenceStore):
+        async def update(self, room, mode, members):
+            if mode == "refresh":
+                raise RedisConnectionError("Connection refused")
+            return await super().update(room, mode, members)
+
+    presence = ProcessPresence(UnreachableAfterJoin(TTL), heartbeat_seconds=0.01)
+    closed = [asyncio.Event() for _ in range(3)]
+
+    async def crashes() -> None:
+        raise RuntimeError("this consumer is broken")
+
+    def closer(event: asyncio.Event):
+        async def lost() -> None:
+            event.set()
+
+        return lost
+
+    await presence.join(connection(room, "broken", crashes))
+    for number, event in enumerate(closed):
+        await presence.join(connection(room, f"user-{number}", closer(event)))
+
+    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in closed)), 2)
     assert presence.rooms == {}
 
 

@@ -12,7 +12,6 @@ from chat.protocol import (
     decode_frame,
     error_frame,
     read_message,
-    read_resume_point,
 )
 
 
@@ -136,34 +135,3 @@ def test_an_error_frame_without_client_id_has_the_contract_fields_only():
 )
 def test_client_id_of_reads_a_usable_client_id_or_none(text_data, expected):
     assert client_id_of(text_data) == expected
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        (b"", None),
-        (b"after=0", 0),
-        (b"after=123", 123),
-        (b"x=1&after=7", 7),
-        (b"after=9223372036854775807", 2**63 - 1),
-    ],
-)
-def test_resume_point_reads_after(query, expected):
-    assert read_resume_point(query) == expected
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        b"after=",
-        b"after=abc",
-        b"after=-1",
-        b"after=1.5",
-        b"after=%C2%B2",
-        b"after=9223372036854775808",
-        b"after=1e3",
-    ],
-)
-def test_resume_point_refuses_anything_but_an_id(query):
-    with pytest.raises(ValueError, match="after"):
-        read_resume_point(query)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from chat.store import post_message
+from chat.services import message_post
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +16,8 @@ def alice():
 
 def test_lobby_lists_rooms_with_their_message_counts(client, alice):
     for _ in range(3):
-        post_message("busy", alice.pk, "alice", "hi", None)
-    post_message("quiet", alice.pk, "alice", "hi", None)
+        message_post("busy", alice.pk, "alice", "hi", None)
+    message_post("quiet", alice.pk, "alice", "hi", None)
 
     page = client.get("/chat/").content.decode()
 

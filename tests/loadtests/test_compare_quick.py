@@ -43,6 +43,13 @@ def test_summary_has_a_row_for_every_server_probe_and_view_kind(quick_run):
     }
 
 
+def test_quick_runs_start_each_server_once_as_configured(quick_run):
+    output, result = quick_run
+
+    assert {row["variant"] for row in summary_rows(output)} == {"default"}
+    assert "8 runs on 2 server starts" in result.stderr
+
+
 def test_no_request_failed(quick_run):
     output, _ = quick_run
 

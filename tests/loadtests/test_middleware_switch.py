@@ -37,7 +37,8 @@ def middleware_with(**environment: str) -> list[str]:
 
 # The stack a server runs, in its order: the interface header outermost (every response names its
 # interface), WhiteNoise right after SecurityMiddleware (as WhiteNoise asks), sessions before
-# authentication and messages. The benchmarks' "with middleware" side measures exactly this.
+# authentication and messages, Axes last (as Axes asks). The benchmarks' "with middleware" side
+# measures exactly this.
 FULL_STACK = [
     "myproject.middleware.InterfaceHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -48,6 +49,7 @@ FULL_STACK = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 

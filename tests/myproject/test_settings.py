@@ -3,6 +3,7 @@
 Each case imports the settings in a fresh interpreter, as a server process would at start-up."""
 
 import json
+import secrets
 import subprocess
 import sys
 
@@ -27,13 +28,22 @@ print(json.dumps({
     "CONN_HEALTH_CHECKS": db.get("CONN_HEALTH_CHECKS", False),
     "OPTIONS": db.get("OPTIONS", {}),
     "LAYER": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "SECRET_KEY": settings.SECRET_KEY,
+    "SECURE_PROXY_SSL_HEADER": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
+    "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
 }))
 """
 
 
 def load_settings(**environment: str | None) -> subprocess.CompletedProcess:
     env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
-    for name in ("DJANGO_DEBUG", "DATABASE_URL", "REDIS_URL", "SERVER_INTERFACE", "DJANGO_ALLOWED_HOSTS"):
+    for name in list(env):
+        if name.startswith("DJANGO_") and name != "DJANGO_SETTINGS_MODULE" and name != "DJANGO_SECRET_KEY":
+            env.pop(name)
+    for name in ("DATABASE_URL", "REDIS_URL", "SERVER_INTERFACE"):
         env.pop(name, None)
     for name, value in environment.items():
         if value is None:
@@ -116,6 +126,7 @@ def test_without_redis_url_the_layer_is_in_memory():
         ("REDIS_URL", "redis://127.0.0.1:notaport/0"),
         ("REDIS_URL", "127.0.0.1:6379"),
         ("SERVER_INTERFACE", "cgi"),
+        ("REPORTS_EXPORT_CONCURRENCY", "0"),
     ],
 )
 def test_an_unusable_value_refuses_to_start_naming_the_variable(variable, value):
@@ -124,3 +135,92 @@ def test_an_unusable_value_refuses_to_start_naming_the_variable(variable, value)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr.splitlines()[-1]
+
+
+def test_asgi_refuses_as_many_concurrent_exports_as_its_database_pool_has_connections():
+    result = load_settings(
+        SERVER_INTERFACE="asgi",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        REPORTS_EXPORT_CONCURRENCY="10",
+    )
+
+    assert result.returncode != 0
+    assert "REPORTS_EXPORT_CONCURRENCY (10) must be below the database pool's max_size (10)" in result.stderr
+
+
+# A variable set to "" is a variable left unset: compose files pass `${NAME:-}` through.
+
+
+def test_an_empty_secret_key_with_debug_off_refuses_to_start_naming_the_variable():
+    result = load_settings(DJANGO_SECRET_KEY="")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_an_empty_secret_key_with_debug_on_gets_the_dev_only_key_not_an_empty_one():
+    settings = settings_for(DJANGO_DEBUG="1", DJANGO_SECRET_KEY="")
+
+    assert settings["SECRET_KEY"].startswith("django-insecure-")
+
+
+def test_an_empty_database_url_means_the_sqlite_default():
+    assert settings_for(DATABASE_URL="")["ENGINE"] == "django.db.backends.sqlite3"
+
+
+def test_an_empty_redis_url_means_the_in_memory_layer():
+    assert settings_for(REDIS_URL="")["LAYER"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_empty_allowed_hosts_mean_the_loopback_default_not_no_host_at_all():
+    assert settings_for(DJANGO_ALLOWED_HOSTS="")["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1"]
+
+
+# HTTPS and the proxy in front
+
+
+def test_x_forwarded_proto_is_ignored_unless_a_trusted_proxy_is_declared():
+    assert settings_for()["SECURE_PROXY_SSL_HEADER"] is None
+    assert settings_for(DJANGO_TRUSTED_PROXY="1")["SECURE_PROXY_SSL_HEADER"] == [
+        "HTTP_X_FORWARDED_PROTO",
+        "https",
+    ]
+
+
+def test_https_off_by_default_leaves_cookies_usable_over_plain_http():
+    settings = settings_for()
+
+    assert (settings["SECURE_SSL_REDIRECT"], settings["SESSION_COOKIE_SECURE"]) == (False, False)
+    assert (settings["CSRF_COOKIE_SECURE"], settings["SECURE_HSTS_SECONDS"]) == (False, 0)
+
+
+def test_django_https_redirects_plain_http_and_keeps_cookies_to_tls():
+    settings = settings_for(DJANGO_HTTPS="1", DJANGO_HSTS_SECONDS="3600")
+
+    assert (settings["SECURE_SSL_REDIRECT"], settings["SESSION_COOKIE_SECURE"]) == (True, True)
+    assert (settings["CSRF_COOKIE_SECURE"], settings["SECURE_HSTS_SECONDS"]) == (True, 3600)
+
+
+def production_environment() -> dict[str, str]:
+    """.env.example's values, with a real secret where it leaves the key for the deployer."""
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return {**values, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+
+
+def test_the_production_example_passes_every_deployment_check():
+    env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings", **production_environment())
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

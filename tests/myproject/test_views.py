@@ -1,6 +1,8 @@
 """Home, health, readiness and sign-up, in process. Django's test Client goes through the WSGI
 handler and AsyncClient through the ASGI handler, so each behaviour is checked on both."""
 
+import socket
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
@@ -29,6 +31,13 @@ def test_home_page_names_the_interface(interface):
     response = fetch(interface, "/")
 
     assert f'data-testid="interface">{interface.upper()}<' in response.content.decode()
+
+
+def test_home_page_names_the_host_that_served_it(interface):
+    # Behind a load balancer over several containers, this is what tells the replicas apart.
+    response = fetch(interface, "/")
+
+    assert f'data-testid="host">{socket.gethostname()}<' in response.content.decode()
 
 
 def test_readyz_is_ok_with_a_working_database_and_channel_layer(interface):
@@ -91,9 +100,9 @@ def test_login_page_is_csrf_protected():
 
 
 def test_logout_signs_out():
-    get_user_model().objects.create_user("erin", password="a-long-passphrase-42")
+    user = get_user_model().objects.create_user("erin", password="a-long-passphrase-42")
     client = Client()
-    client.login(username="erin", password="a-long-passphrase-42")
+    client.force_login(user)  # login() would call Axes' backend without a request, which it refuses
 
     client.post("/accounts/logout/")
 

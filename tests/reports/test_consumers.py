@@ -5,9 +5,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from myproject.asgi import application
-from reports.consumers import RESUME_LIMIT
 from reports.models import Publication
-from reports.services import NOTIFICATIONS_GROUP, publication_frame
+from reports.protocol import NOTIFICATIONS_GROUP, publication_frame
+from reports.selectors import RESUME_LIMIT
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -58,12 +58,19 @@ async def test_every_connected_client_gets_the_publication():
         await communicator.disconnect()
 
 
+async def next_frame(communicator: WebsocketCommunicator) -> dict:
+    return await communicator.receive_json_from(timeout=2)
+
+
 async def test_without_after_nothing_old_is_sent():
     await publish(3)
-
     communicator = await connect()
 
-    assert await communicator.receive_nothing(timeout=0.2)
+    [publication] = await publish()
+    await broadcast(publication)
+
+    # The first frame is the new publication: nothing old came before it.
+    assert (await next_frame(communicator))["id"] == publication.pk
     await communicator.disconnect()
 
 
@@ -72,9 +79,11 @@ async def test_after_sends_the_missed_publications_oldest_first():
 
     communicator = await connect(f"?after={publications[1].pk}")
 
-    received = [await communicator.receive_json_from(timeout=2) for _ in range(3)]
+    received = [await next_frame(communicator) for _ in range(3)]
     assert received == [publication_frame(publication) for publication in publications[2:]]
-    assert await communicator.receive_nothing(timeout=0.2)
+    [later] = await publish()
+    await broadcast(later)
+    assert (await next_frame(communicator))["id"] == later.pk
     await communicator.disconnect()
 
 
@@ -94,9 +103,11 @@ async def test_resume_sends_at_most_the_limit_oldest_first():
 
     communicator = await connect("?after=0")
 
-    ids = [(await communicator.receive_json_from(timeout=2))["id"] for _ in range(RESUME_LIMIT)]
+    ids = [(await next_frame(communicator))["id"] for _ in range(RESUME_LIMIT)]
     assert ids == [publication.pk for publication in publications[:RESUME_LIMIT]]
-    assert await communicator.receive_nothing(timeout=0.2)
+    [later] = await publish()
+    await broadcast(later)
+    assert (await next_frame(communicator))["id"] == later.pk
     await communicator.disconnect()
 
 
@@ -106,24 +117,22 @@ async def test_a_publication_in_the_backlog_is_not_sent_again_by_its_broadcast()
     assert (await communicator.receive_json_from(timeout=2))["id"] == publication.pk
 
     await broadcast(publication)
+    [later] = await publish()
+    await broadcast(later)
 
-    assert await communicator.receive_nothing(timeout=0.3)
+    assert (await next_frame(communicator))["id"] == later.pk
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("after", ["abc", "-1", "1.5", "", "9" * 19, "%20"])
-async def test_a_bad_after_gets_an_error_frame_and_the_socket_stays_open(after):
-    await publish()
-    communicator = await connect(f"?after={after}")
+@pytest.mark.parametrize("after", ["abc", "-1", "1.5", "", "9" * 20, "%20", "%C2%B2", "%E2%91%A0"])
+async def test_a_bad_after_is_refused_at_the_handshake(after):
+    communicator = WebsocketCommunicator(
+        application, f"/ws/notifications/?after={after}", headers=[ALLOWED_ORIGIN]
+    )
 
-    error = await communicator.receive_json_from(timeout=2)
-    [publication] = await publish()
-    await broadcast(publication)
+    connected, _ = await communicator.connect()
 
-    assert error["type"] == "error"
-    assert error["code"] == "invalid_after"
-    assert (await communicator.receive_json_from(timeout=2))["id"] == publication.pk
-    await communicator.disconnect()
+    assert not connected
 
 
 async def test_frames_from_the_client_get_a_read_only_error():

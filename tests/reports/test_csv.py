@@ -25,8 +25,8 @@ async def async_csv_body(response) -> bytes:
     return b"".join([chunk async for chunk in response.streaming_content])
 
 
-def test_is_streamed_as_utf8_csv_attachment(client: Client, shop):
-    response = client.get("/reports/revenue-by-month/csv/?start=2025-01-01&end=2025-06-30")
+def test_is_streamed_as_utf8_csv_attachment(plain_client: Client, shop):
+    response = plain_client.get("/reports/revenue-by-month/csv/?start=2025-01-01&end=2025-06-30")
 
     assert response.status_code == 200
     assert response.streaming
@@ -38,49 +38,49 @@ def test_is_streamed_as_utf8_csv_attachment(client: Client, shop):
 
 
 @pytest.mark.parametrize("slug", list(REPORTS))
-def test_first_line_is_the_column_header(client, shop, slug):
-    rows = parsed(csv_body(client.get(f"/reports/{slug}/csv/")))
+def test_first_line_is_the_column_header(plain_client, shop, slug):
+    rows = parsed(csv_body(plain_client.get(f"/reports/{slug}/csv/")))
 
     assert rows[0] == [column.label for column in REPORTS[slug].columns]
 
 
 @pytest.mark.parametrize("slug", list(REPORTS))
-def test_has_one_line_per_report_row(client, shop, slug):
-    rows = parsed(csv_body(client.get(f"/reports/{slug}/csv/")))
+def test_has_one_line_per_report_row(plain_client, shop, slug):
+    rows = parsed(csv_body(plain_client.get(f"/reports/{slug}/csv/")))
 
     assert len(rows) - 1 == len(REPORTS[slug].rows(DateRange()))
 
 
-def test_the_order_lines_export_has_every_line(client, shop):
-    rows = parsed(csv_body(client.get("/reports/order-lines/csv/")))
+def test_the_order_lines_export_has_every_line(plain_client, shop):
+    rows = parsed(csv_body(plain_client.get("/reports/order-lines/csv/")))
 
     assert len(rows) - 1 == shop
     assert sorted(int(row[0]) for row in rows[1:]) == list(range(1, shop + 1))
 
 
-def test_fields_with_commas_and_quotes_are_quoted(client, shop):
-    body = csv_body(client.get("/reports/top-products/csv/"))
+def test_fields_with_commas_and_quotes_are_quoted(plain_client, shop):
+    body = csv_body(plain_client.get("/reports/top-products/csv/"))
 
     assert b'"Mug ""Classic"", 350 ml"' in body
     assert [row[1] for row in parsed(body) if row[0] == "MUG-001"] == ['Mug "Classic", 350 ml']
 
 
-def test_lines_end_with_crlf(client, shop):
-    body = csv_body(client.get("/reports/revenue-by-region/csv/"))
+def test_lines_end_with_crlf(plain_client, shop):
+    body = csv_body(plain_client.get("/reports/revenue-by-region/csv/"))
 
     assert body.count(b"\r\n") == len(parsed(body))
     assert b"\n" not in body.replace(b"\r\n", b"")
 
 
-def test_text_is_utf8_encoded(client, shop):
-    body = csv_body(client.get("/reports/revenue-by-region/csv/"))
+def test_text_is_utf8_encoded(plain_client, shop):
+    body = csv_body(plain_client.get("/reports/revenue-by-region/csv/"))
 
     assert "Île-de-France".encode() in body
     assert "Skåne".encode() in body
 
 
-def test_values_are_plain_for_spreadsheets(client, shop):
-    rows = parsed(csv_body(client.get("/reports/revenue-by-month/csv/")))
+def test_values_are_plain_for_spreadsheets(plain_client, shop):
+    rows = parsed(csv_body(plain_client.get("/reports/revenue-by-month/csv/")))
 
     month, orders, units, revenue = rows[1]
     assert month == "2024-01"
@@ -89,8 +89,9 @@ def test_values_are_plain_for_spreadsheets(client, shop):
     assert re.fullmatch(r"\d+\.\d\d", revenue)
 
 
-def test_the_date_range_filters_the_rows(client, shop):
-    rows = parsed(csv_body(client.get("/reports/revenue-by-month/csv/?start=2025-01-01&end=2025-03-31")))
+def test_the_date_range_filters_the_rows(plain_client, shop):
+    response = plain_client.get("/reports/revenue-by-month/csv/?start=2025-01-01&end=2025-03-31")
+    rows = parsed(csv_body(response))
 
     assert [row[0] for row in rows[1:]] == ["2025-01", "2025-02", "2025-03"]
 
@@ -104,40 +105,42 @@ def test_the_date_range_filters_the_rows(client, shop):
         ("end=3000-01-01", "End must be between 2000-01-01 and 2099-12-31."),
     ],
 )
-def test_bad_filters_get_a_400_that_says_what_is_wrong(client, query, message):
-    response = client.get(f"/reports/revenue-by-month/csv/?{query}")
+def test_bad_filters_get_a_400_that_says_what_is_wrong(plain_client, query, message):
+    response = plain_client.get(f"/reports/revenue-by-month/csv/?{query}")
 
     assert response.status_code == 400
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert message in response.content.decode()
 
 
-def test_an_unknown_report_is_a_404(client):
-    assert client.get("/reports/no-such-report/csv/").status_code == 404
+def test_an_unknown_report_is_a_404(plain_client):
+    assert plain_client.get("/reports/no-such-report/csv/").status_code == 404
 
 
-def test_rows_go_out_in_chunks_not_all_at_once(client, shop, monkeypatch):
+def test_rows_go_out_in_chunks_not_all_at_once(plain_client, shop, monkeypatch):
     monkeypatch.setattr(exports, "CHUNK_ROWS", 100)
 
-    chunks = list(client.get("/reports/order-lines/csv/").streaming_content)
+    chunks = list(plain_client.get("/reports/order-lines/csv/").streaming_content)
 
     # The header, then one chunk per 100 rows.
     assert len(chunks) == 1 + shop // 100
     assert all(chunk.count(b"\r\n") == 100 for chunk in chunks[1:])
 
 
-def test_wsgi_streams_a_sync_iterator(client, shop):
-    response = client.get("/reports/order-lines/csv/")
+def test_wsgi_streams_a_sync_iterator(plain_client, shop):
+    response = plain_client.get("/reports/order-lines/csv/")
 
     assert response.is_async is False
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("orm_thread_connections_closed")
-async def test_asgi_streams_an_async_iterator_without_djangos_buffering_warning(shop):
+async def test_asgi_streams_an_async_iterator_without_djangos_buffering_warning(shop, plain_user):
+    client = AsyncClient()
+    await client.aforce_login(plain_user)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        response = await AsyncClient().get("/reports/order-lines/csv/")
+        response = await client.get("/reports/order-lines/csv/")
         body = await async_csv_body(response)
 
     assert response.is_async is True
@@ -147,12 +150,58 @@ async def test_asgi_streams_an_async_iterator_without_djangos_buffering_warning(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("orm_thread_connections_closed")
-async def test_both_interfaces_export_the_same_bytes(shop):
+async def test_both_interfaces_export_the_same_bytes(shop, plain_user):
     from asgiref.sync import sync_to_async
 
     def wsgi_export() -> bytes:
-        return csv_body(Client().get("/reports/order-lines/csv/?start=2024-06-01"))
+        client = Client()
+        client.force_login(plain_user)
+        return csv_body(client.get("/reports/order-lines/csv/?start=2024-06-01"))
 
-    asgi = await async_csv_body(await AsyncClient().get("/reports/order-lines/csv/?start=2024-06-01"))
+    client = AsyncClient()
+    await client.aforce_login(plain_user)
+    asgi = await async_csv_body(await client.get("/reports/order-lines/csv/?start=2024-06-01"))
 
     assert asgi == await sync_to_async(wsgi_export)()
+
+
+def test_an_anonymous_export_is_sent_to_the_login_page(client, shop):
+    response = client.get("/reports/order-lines/csv/?start=2025-01-01")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/reports/order-lines/csv/%3Fstart%3D2025-01-01"
+
+
+def test_anonymous_exports_can_be_allowed_by_setting(client, shop, settings):
+    settings.REPORTS_EXPORT_LOGIN_REQUIRED = False
+
+    assert client.get("/reports/revenue-by-month/csv/").status_code == 200
+
+
+def test_an_export_past_the_limit_gets_503_with_retry_after(plain_client, shop, settings):
+    settings.REPORTS_EXPORT_CONCURRENCY = 1
+    settings.REPORTS_EXPORT_RETRY_AFTER_SECONDS = 7
+    running = plain_client.get("/reports/order-lines/csv/")
+    next(iter(running.streaming_content))  # started, not finished: it holds the one slot
+
+    refused = plain_client.get("/reports/order-lines/csv/")
+
+    assert refused.status_code == 503
+    assert refused["Retry-After"] == "7"
+    running.close()
+
+
+def test_a_finished_export_gives_its_slot_back(plain_client, shop, settings):
+    settings.REPORTS_EXPORT_CONCURRENCY = 1
+    csv_body(plain_client.get("/reports/revenue-by-month/csv/"))
+
+    assert plain_client.get("/reports/revenue-by-month/csv/").status_code == 200
+
+
+def test_an_export_closed_halfway_gives_its_slot_back(plain_client, shop, settings):
+    settings.REPORTS_EXPORT_CONCURRENCY = 1
+    abandoned = plain_client.get("/reports/order-lines/csv/")
+    next(iter(abandoned.streaming_content))
+    abandoned.close()  # what the WSGI server does when the client goes away
+
+    assert plain_client.get("/reports/revenue-by-month/csv/").status_code == 200

@@ -13,7 +13,8 @@ from websockets.sync.client import ClientConnection, connect
 
 import stacks.login
 from demo.seeding import DEMO_STAFF
-from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from reports.redis_watch import WATCH_SECONDS
 from stacks.environment import base_environment
 from stacks.web import WebServer, uvicorn_server
 from tests.conftest import start_stacks
@@ -109,7 +110,8 @@ def test_a_client_that_reconnects_with_after_gets_what_it_missed(live_stacks):
 
 @pytest.mark.parametrize("stack", ["wsgi", "asgi"])
 def test_csv_is_streamed_in_chunks_on_both_stacks(live_stacks, stack):
-    response = requests.get(f"{getattr(live_stacks, stack).url}/reports/order-lines/csv/", timeout=30)
+    session = logged_in_session(live_stacks.wsgi, "alice")  # exports need a signed-in user
+    response = session.get(f"{getattr(live_stacks, stack).url}/reports/order-lines/csv/", timeout=30)
 
     assert response.status_code == 200
     assert response.headers["X-Interface"] == stack
@@ -121,13 +123,14 @@ def test_csv_is_streamed_in_chunks_on_both_stacks(live_stacks, stack):
 def test_csv_is_the_same_on_both_stacks_and_uvicorn_does_not_buffer_it(live_stacks, server_logs):
     # A Uvicorn of its own: Python prints a warning once per process, so the CSV must be the first
     # streamed response this process serves (WhiteNoise's static files trigger the same warning).
+    session = logged_in_session(live_stacks.wsgi, "alice")  # exports need a signed-in user
     uvicorn = uvicorn_server(live_stacks.env, server_logs)
     uvicorn.start()
     try:
-        asgi = requests.get(f"{uvicorn.url}/reports/order-lines/csv/", timeout=30)
+        asgi = session.get(f"{uvicorn.url}/reports/order-lines/csv/", timeout=30)
     finally:
         uvicorn.stop()
-    wsgi = requests.get(f"{live_stacks.wsgi.url}/reports/order-lines/csv/", timeout=30)
+    wsgi = session.get(f"{live_stacks.wsgi.url}/reports/order-lines/csv/", timeout=30)
 
     assert asgi.content == wsgi.content
     assert wsgi.content.count(b"\r\n") == 1 + 200  # the header and the live database's 200 seeded lines

@@ -2,16 +2,21 @@ import asyncio
 import datetime as dt
 import logging
 import re
+import threading
+import time
+import uuid
 
 import pytest
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.test import Client, override_settings
 
+from reports import services
 from reports.definitions import REPORTS
 from reports.filters import DateRange
 from reports.models import Publication
-from reports.services import NOTIFICATIONS_GROUP, publication_create, publication_frame
+from reports.protocol import NOTIFICATIONS_GROUP, publication_frame
+from reports.services import publication_create
 from stacks.login import csrf_token
 from stacks.processes import free_port
 
@@ -41,11 +46,10 @@ class GroupListener:
         return self.loop.run_until_complete(receive_with_timeout())
 
     def nothing_received(self) -> bool:
-        try:
-            self.receive(timeout=0.2)
-        except TimeoutError:
-            return True
-        return False
+        """Whether a marker sent to the group now is the next message: nothing came before it."""
+        marker = {"type": "test.marker", "nonce": uuid.uuid4().hex}
+        self.loop.run_until_complete(self.layer.group_send(NOTIFICATIONS_GROUP, marker))
+        return self.receive() == marker
 
     def close(self) -> None:
         self.loop.run_until_complete(self.layer.group_discard(NOTIFICATIONS_GROUP, self.channel))
@@ -217,3 +221,36 @@ def test_the_frame_links_to_the_published_date_range(staff_user):
     )
 
     assert publication_frame(publication)["report"]["url"] == "/reports/top-products/?start=2024-05-01"
+
+
+def test_concurrent_publishes_commit_in_id_order(staff_user, monkeypatch):
+    """A client resumes after the highest id it saw: were 42 committed (and broadcast) before 41,
+    a client that saw 42 would never get 41."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time: its ids always commit in order")
+    committed: list[int] = []
+    monkeypatch.setattr(
+        services, "broadcast_publication", lambda publication: committed.append(publication.pk)
+    )
+    first_inserted = threading.Event()
+
+    def publish(*, commit_late: bool) -> None:
+        try:
+            with transaction.atomic():
+                publication_create(report=REPORTS["top-products"], date_range=DateRange(), user=staff_user)
+                if commit_late:
+                    first_inserted.set()
+                    time.sleep(0.5)  # the second publish starts meanwhile
+        finally:
+            connections.close_all()
+
+    slow = threading.Thread(target=publish, kwargs={"commit_late": True})
+    slow.start()
+    assert first_inserted.wait(10)
+    fast = threading.Thread(target=publish, kwargs={"commit_late": False})
+    fast.start()
+    slow.join(10)
+    fast.join(10)
+
+    assert len(committed) == 2
+    assert committed == sorted(committed)

@@ -5,12 +5,16 @@ import asyncio
 import time
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import override_settings
 
 from myproject.asgi import application
-from reports.consumers import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS, WATCH_SECONDS
+from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from reports.consumers import NotificationsConsumer
+from reports.protocol import NOTIFICATIONS_GROUP
+from reports.redis_watch import WATCH_SECONDS, RedisWatch, redis_watch
 
 pytestmark = [
     pytest.mark.live,
@@ -71,9 +75,37 @@ async def test_a_socket_is_closed_with_1013_when_redis_restarts_in_between_two_l
 
 async def test_a_socket_stays_open_while_redis_stays_up(redis_layer):
     communicator = await connect()
+    await asyncio.sleep(WATCH_SECONDS * 2 + 0.5)  # two looks of the watch
 
-    assert await communicator.receive_nothing(timeout=WATCH_SECONDS * 2 + 0.5)
+    frame = {"type": "report.published", "id": 1, "report": {}}
+    await get_channel_layer().group_send(NOTIFICATIONS_GROUP, frame)
+
+    # The first output is that frame: no close came before it.
+    assert await communicator.receive_json_from(timeout=5) == frame
     await communicator.disconnect()
+
+
+class FakeConsumer:
+    def __init__(self, fails: bool = False):
+        self.fails = fails
+        self.closed_with: int | None = None
+
+    async def close_once(self, code: int) -> None:
+        if self.fails:
+            raise RuntimeError("this consumer is broken")
+        self.closed_with = code
+
+
+async def test_close_all_closes_every_socket_even_when_one_close_fails():
+    watch = RedisWatch("redis://127.0.0.1:1/0")  # close_all() itself never talks to Redis
+    broken, *healthy = [FakeConsumer(fails=True), FakeConsumer(), FakeConsumer(), FakeConsumer()]
+    watch.consumers = {broken, *healthy}
+
+    await watch.close_all()
+
+    assert [consumer.closed_with for consumer in healthy] == [CLOSE_TRY_AGAIN_LATER] * 3
+    assert watch.consumers == set()
+    await watch.redis.aclose()
 
 
 async def test_a_handshake_is_refused_promptly_while_redis_is_down(redis_layer):
@@ -87,3 +119,24 @@ async def test_a_handshake_is_refused_promptly_while_redis_is_down(redis_layer):
 
     assert not connected
     assert time.monotonic() - started < REFUSAL_DEADLINE_SECONDS
+
+
+async def test_a_consumer_that_crashes_leaves_the_watch(redis_layer, monkeypatch):
+    async def crash(self, after):
+        raise RuntimeError("a bug in the consumer")
+
+    monkeypatch.setattr(NotificationsConsumer, "send_backlog", crash)
+    healthy = await connect()
+    crashing = WebsocketCommunicator(
+        application, "/ws/notifications/?after=0", headers=[(b"origin", b"http://localhost")]
+    )
+
+    connected, _ = await crashing.connect(timeout=5)
+    assert connected
+    with pytest.raises(RuntimeError, match="a bug"):
+        await crashing.wait(5)
+
+    # Only the healthy socket is left for the watch to close when Redis goes.
+    assert len(redis_watch().consumers) == 1
+    await healthy.disconnect()
+    assert redis_watch().consumers == set()

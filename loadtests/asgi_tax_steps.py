@@ -1,0 +1,28 @@
+"""Settings for `make bench-tax` only: the steps between Django's stock ASGI stack and the
+project's async-native one, so that the benchmark can show what each step buys.
+
+A benchmark server runs with DJANGO_SETTINGS_MODULE=loadtests.asgi_tax_steps and BENCH_ASGI_TAX_STEP
+set to one of the steps below. A real deployment picks a whole stack with DJANGO_ASGI_STACK.
+"""
+
+import os
+
+from myproject.settings import *  # noqa: F403
+from myproject.settings import ASYNC_NATIVE_MIDDLEWARE, STOCK_MIDDLEWARE
+
+STEP = os.environ["BENCH_ASGI_TAX_STEP"]
+
+# Django's handler in both steps: the pooled request thread is the step after them.
+ASGI_STACK = "stock"
+
+if STEP == "loop-middleware":
+    # Security, Common, CSRF, XFrame and Messages on the loop, ServeStatic instead of WhiteNoise;
+    # Session and Auth still Django's, so each still costs its hops.
+    MIDDLEWARE = [
+        native if native.rsplit(".", 1)[1] not in {"SessionMiddleware", "AuthenticationMiddleware"} else stock
+        for native, stock in zip(ASYNC_NATIVE_MIDDLEWARE, STOCK_MIDDLEWARE, strict=True)
+    ]
+elif STEP == "loop-session-auth":
+    MIDDLEWARE = ASYNC_NATIVE_MIDDLEWARE
+else:
+    raise ValueError(f"BENCH_ASGI_TAX_STEP must be loop-middleware or loop-session-auth, not {STEP!r}")

@@ -1,0 +1,183 @@
+"""Property: whatever a client sends (handshake path, query string, origin, frames), the project's
+whole ASGI application (origin check, session auth, routing, consumers) answers without raising
+(a server turns that into a 500 or a 1006) and without logging an error or a traceback.
+
+In process, on the in-memory channel layer: the same code paths a real server runs, hundreds of
+cases in seconds. tests/myproject/test_realtime_live.py runs a bounded variant against Uvicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import quote
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from myproject.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OUTPUT_TIMEOUT = 5.0
+
+ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+ROUTES = ["/ws/chat/", "/ws/chat/lobby/", "/ws/notifications/", "/ws/", "/", ""]
+# Paths as a server hands them over: percent-decoded text, so any character but a lone surrogate.
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+room_names = st.from_regex(r"\A[A-Za-z0-9_-]{1,50}\Z")
+paths = st.one_of(
+    st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/"]),
+    room_names.map(lambda room: f"/ws/chat/{room}/"),
+    st.builds(lambda route, tail: route + tail, st.sampled_from(ROUTES), any_text),
+)
+after_values = st.one_of(
+    st.integers(min_value=-5, max_value=2**64).map(str),
+    any_text,
+    st.sampled_from(["²", "①", "٣", "1e3", " 1", "1\x00", "", "9" * 19, "9" * 30]),
+)
+query_strings = st.one_of(
+    st.just(b""),
+    st.integers(min_value=0, max_value=2**63 - 1).map(lambda after: f"after={after}".encode()),
+    st.binary(max_size=60),
+    after_values.map(lambda value: f"after={quote(value)}".encode()),
+    after_values.map(lambda value: f"x=1&after=1&after={quote(value)}".encode()),
+)
+hostile_origins = st.one_of(
+    st.sampled_from([b"https://evil.example", b"http://[", b"http://localhost:99999", b"null"]).map(
+        lambda origin: [(b"origin", origin)]
+    ),
+    st.binary(max_size=30).map(lambda origin: [(b"origin", origin)]),
+    st.just([]),
+)
+origins = st.one_of(st.just([ALLOWED_ORIGIN]), hostile_origins)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(any_text, children, max_size=3),
+    max_leaves=8,
+)
+message_frames = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "typing", 5])},
+    optional={"text": json_values | any_text, "client_id": json_values | any_text},
+).map(json.dumps)
+frames = st.one_of(
+    message_frames.map(lambda text: {"text": text}),
+    json_values.map(lambda value: {"text": json.dumps(value)}),
+    any_text.map(lambda text: {"text": text}),
+    st.binary(max_size=40).map(lambda data: {"bytes": data}),
+)
+
+
+class Tally:
+    handshakes = 0
+    accepted = 0
+    frames = 0
+
+
+@pytest.fixture
+def signed_in_cookie(settings) -> tuple[bytes, bytes]:
+    settings.REDIS_URL = ""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    user, _ = get_user_model().objects.get_or_create(username="fuzzer")
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def run_case(scope: dict, client_frames: list[dict], tally: Tally) -> None:
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    answer = await communicator.receive_output(OUTPUT_TIMEOUT)  # re-raises what the app raised
+    tally.handshakes += 1
+    assert answer["type"] in {"websocket.accept", "websocket.close"}, answer
+    if answer["type"] == "websocket.accept":
+        tally.accepted += 1
+        for frame in client_frames:
+            await communicator.send_input({"type": "websocket.receive", **frame})
+            tally.frames += 1
+    await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+    await communicator.wait(OUTPUT_TIMEOUT)  # the consumer ends, and raises here if it failed
+    await sync_to_async(lambda: None)()
+
+
+def errors(caplog) -> list[str]:
+    return [
+        f"{record.levelname} {record.name}: {record.getMessage()}"
+        for record in caplog.records
+        if record.levelno >= logging.ERROR or record.exc_info
+    ]
+
+
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    database=None,  # no example database left in the working tree; the run is seeded instead
+    derandomize=True,
+    # No shrinking: a failing case costs OUTPUT_TIMEOUT, and shrinking would try hundreds. The case
+    # is reported as generated, which is small enough to read.
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def scope_for(path: str, query_string: bytes, headers: list[tuple[bytes, bytes]]) -> dict:
+    return {
+        "type": "websocket",
+        "path": path,
+        "raw_path": quote(path).encode(),
+        "query_string": query_string,
+        "headers": headers,
+        "subprotocols": [],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8002),
+    }
+
+
+def report(capsys, what: str, tally: Tally) -> None:
+    with capsys.disabled():
+        print(
+            f"\nWebSocket fuzz, {what}: {tally.handshakes} handshakes tried, {tally.accepted} accepted, "
+            f"{tally.frames} client frames sent; no exception, no error logged"
+        )
+
+
+def test_no_handshake_makes_the_application_fail_or_log_an_error(signed_in_cookie, caplog, capsys):
+    tally = Tally()
+
+    @settings(FUZZ_SETTINGS, max_examples=400)
+    @given(path=paths, query_string=query_strings, origin=origins, signed_in=st.booleans())
+    def case(path, query_string, origin, signed_in):
+        caplog.clear()
+        headers = [*origin, signed_in_cookie] if signed_in else list(origin)
+        async_to_sync(run_case)(scope_for(path, query_string, headers), [], tally)
+        assert errors(caplog) == []
+
+    with caplog.at_level(logging.INFO):
+        case()
+    report(capsys, "handshakes", tally)
+    assert tally.accepted > 0  # the strategies do reach the consumers
+
+
+def test_no_client_frame_makes_a_consumer_fail_or_log_an_error(signed_in_cookie, caplog, capsys):
+    tally = Tally()
+
+    @settings(FUZZ_SETTINGS, max_examples=150)
+    @given(
+        path=st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/"]),
+        signed_in=st.booleans(),
+        client_frames=st.lists(frames, min_size=1, max_size=8),
+    )
+    def case(path, signed_in, client_frames):
+        caplog.clear()
+        headers = [ALLOWED_ORIGIN, signed_in_cookie] if signed_in else [ALLOWED_ORIGIN]
+        async_to_sync(run_case)(scope_for(path, b"", headers), client_frames, tally)
+        assert errors(caplog) == []
+
+    with caplog.at_level(logging.INFO):
+        case()
+    report(capsys, "client frames", tally)
+    assert tally.accepted == tally.handshakes
