@@ -128,7 +128,9 @@ class PooledThreadASGIHandler(ASGIHandler):
         executor = self.threads.lease()
         try:
             async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+                # django-stubs type handle() with a plain dict scope and Mapping events; asgiref's
+                # TypedDicts describe the same objects more precisely.
+                await self.handle(scope, receive, send)  # type: ignore[arg-type]
         finally:
             self.threads.give_back(executor)
 

@@ -48,7 +48,7 @@ class InterfaceHeaderMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if iscoroutinefunction(self):
+        if iscoroutinefunction(self.get_response):
             return self.__acall__(request)
         response = cast(SyncGetResponse, self.get_response)(request)
         response["X-Interface"] = interface_of(request)

@@ -58,7 +58,7 @@ def no_chunks() -> Iterator[bytes]:
 
 
 async def ano_chunks() -> AsyncIterator[bytes]:
-    for chunk in ():
+    for chunk in no_chunks():
         yield chunk
 
 
