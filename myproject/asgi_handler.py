@@ -119,6 +119,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         super().__init__()
         self.threads = pool or RequestThreadPool()
 
+    # django-stubs type Django's __call__ with a plain dict scope; this one takes asgiref's Scope.
     async def __call__(  # type: ignore[override]
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
