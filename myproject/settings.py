@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from myproject.client_address import trusted_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A variable set to an empty string counts as unset. Compose files and CI templates pass variables
@@ -349,6 +351,13 @@ if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
 # every request passes through a proxy that overwrites it: DJANGO_TRUSTED_PROXY declares such a
 # proxy. Trusting the header from anyone would let any client claim HTTPS (and pass the CSRF
 # Origin check for an https:// origin).
+# The same list the start scripts hand to Gunicorn and Uvicorn; myproject/wsgi.py also takes the
+# client's address from it, which Gunicorn (unlike Uvicorn) leaves to the application.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
+try:
+    trusted_networks(FORWARDED_ALLOW_IPS)
+except ValueError as error:
+    raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS is not a list of addresses ({error}).") from None
 if env.bool("DJANGO_TRUSTED_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -12,9 +12,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
 # from whatever started the server cannot give a Gunicorn worker the ASGI database policy.
 os.environ["SERVER_INTERFACE"] = "wsgi"
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-application = get_wsgi_application()
+from myproject.client_address import ClientAddressFromTrustedProxy
+
+# Behind nginx, Gunicorn hands Django the proxy's address as REMOTE_ADDR; Uvicorn would already
+# have put the visitor's there. The wrapper closes that gap (myproject/client_address.py).
+application = ClientAddressFromTrustedProxy(get_wsgi_application(), settings.FORWARDED_ALLOW_IPS)
 
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 
