@@ -14,8 +14,9 @@ export WSGI_PORT ASGI_PORT EMBEDDED_REDIS_PORT
 # Gunicorn cannot hold a WebSocket: a chat page it serves opens its socket on the ASGI port.
 run: export CHAT_WEBSOCKET_PORT ?= $(ASGI_PORT)
 
-# Without REDIS_URL, `make run` starts the embedded Redis and points both stacks at it.
-ifdef REDIS_URL
+# Without REDIS_URL (or REDIS_SENTINELS), `make run` starts the embedded Redis and points both
+# stacks at it.
+ifneq ($(REDIS_URL)$(REDIS_SENTINELS),)
 RUN_PROCESSES := wsgi asgi
 RUN_PORTS := WSGI=$(WSGI_PORT) ASGI=$(ASGI_PORT)
 else
@@ -59,7 +60,7 @@ run: seed ## Run both stacks: Gunicorn (WSGI) on 8001, Uvicorn (ASGI) on 8002
 	@echo
 	@echo "  WSGI stack (Gunicorn): http://127.0.0.1:$(WSGI_PORT)/"
 	@echo "  ASGI stack (Uvicorn):  http://127.0.0.1:$(ASGI_PORT)/   (WebSockets too)"
-	@echo "  Channel layer:         $(REDIS_URL)"
+	@echo "  Channel layer:         $(or $(REDIS_URL),$(REDIS_SENTINELS) (sentinels))"
 	@echo "  Demo logins: admin (staff), alice, bob, carol; password wsgi-asgi-demo"
 	@echo "  Ctrl-C stops everything."
 	@echo
@@ -120,6 +121,18 @@ CHAT_BENCH_ARGS ?=
 
 bench-chat: install-dev ## Chat: fan-out to 100 and 1000 WebSocket clients on each Redis layer
 	$(BIN)/python -m loadtests.chat_fanout $(CHAT_BENCH_ARGS)
+
+# Reliability runs (docs/reliability.md). Options through SOAK_ARGS and CHAOS_ARGS, e.g.
+# SOAK_ARGS="--clients 5000 --rate 1 --duration 60", CHAOS_ARGS="--scenarios sentinel-failover".
+.PHONY: soak chaos
+SOAK_ARGS ?=
+CHAOS_ARGS ?=
+
+soak: install-dev ## Reliability: 1,000 WebSocket readers over two Uvicorn processes for 60 s
+	$(BIN)/python -m loadtests.soak $(SOAK_ARGS)
+
+chaos: install-dev ## Reliability: Redis restart, Sentinel failover, SIGTERM, under chat traffic
+	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
 
 # The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the project's async-native one,
 # step by step, one Uvicorn worker pinned to one core. Options through TAX_BENCH_ARGS, e.g.

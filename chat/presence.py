@@ -3,11 +3,12 @@
 Each process tracks its own connections (`ProcessPresence`, one per event loop). The shared record
 is a presence store:
 
-- `RedisPresenceStore` when REDIS_URL is set: per room, a sorted set whose members are
-  "<channel name> <username>" and whose scores are expiry times. A heartbeat pushes the expiry of
-  this process's members forward every TTL/3 seconds. When a process dies, nobody refreshes its
-  members and they expire: the next heartbeat of any process still serving the room removes them
-  and broadcasts the new list, so a crashed server does not leave ghosts behind.
+- `RedisPresenceStore` when the channel layer runs on Redis (on its first shard): per room, a
+  sorted set whose members are "<channel name> <username>" and whose scores are expiry times. A
+  heartbeat pushes the expiry of this process's members forward every TTL/3 seconds. When a process
+  dies, nobody refreshes its members and they expire: the next heartbeat of any process still
+  serving the room removes them and broadcasts the new list, so a crashed server does not leave
+  ghosts behind.
 - `LocalPresenceStore` otherwise (runserver, unit tests): the same rules in this process's memory.
 
 Each change of a room's list of names bumps the room's version, read in the same atomic step as the
@@ -31,6 +32,7 @@ from django.conf import settings
 
 from chat.protocol import presence_event, room_group
 from myproject.realtime import LAYER_ERRORS, PerEventLoop, redis_without_retries
+from myproject.redis_clients import RedisHost, channel_layer_hosts
 
 logger = logging.getLogger(__name__)
 
@@ -146,12 +148,12 @@ return {version, changed and 1 or 0, after}
 
 
 class RedisPresenceStore:
-    def __init__(self, url: str, ttl_seconds: float, clock: Callable[[], float] = time.time):
+    def __init__(self, host: RedisHost, ttl_seconds: float, clock: Callable[[], float] = time.time):
         self.ttl_seconds = ttl_seconds
         self.clock = clock
         # When Redis is gone the heartbeat should say so within seconds, so that clients are told
         # to reconnect instead of waiting on a silent room.
-        self.redis = redis_without_retries(url, STORE_TIMEOUT_SECONDS)
+        self.redis = redis_without_retries(host, STORE_TIMEOUT_SECONDS)
         self.script = self.redis.register_script(UPDATE_SCRIPT)
 
     async def update(self, room: str, mode: Mode, members: Collection[str]) -> PresenceSnapshot:
@@ -267,7 +269,9 @@ async def broadcast_presence(room: str, snapshot: PresenceSnapshot) -> None:
 
 def _new_process_presence() -> ProcessPresence:
     ttl = settings.CHAT_PRESENCE_TTL_SECONDS
-    store = RedisPresenceStore(settings.REDIS_URL, ttl) if settings.REDIS_URL else LocalPresenceStore(ttl)
+    hosts = channel_layer_hosts()
+    # Every process must agree on where a room's presence lives: with shards, on the first.
+    store = RedisPresenceStore(hosts[0], ttl) if hosts else LocalPresenceStore(ttl)
     return ProcessPresence(store, heartbeat_seconds=ttl / 3)
 
 

@@ -20,33 +20,33 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
-import resource
 import statistics
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Origin
+from websockets.asyncio.client import ClientConnection
 
+from loadtests.clients import (
+    CONNECT_CONCURRENCY,
+    RESULTS,
+    Deliveries,
+    machine,
+    open_socket,
+    print_machine,
+    raise_open_files_limit,
+    read_deliveries,
+    sender_cookie,
+    start_uvicorns,
+)
 from stacks.database import migrate_and_seed
 from stacks.environment import base_environment
-from stacks.login import logged_in_session
-from stacks.machine import cpu_model, load_average, package_versions, redis_server_version
 from stacks.processes import ROOT, ManagedProcess
 from stacks.redis_server import RedisServer
-from stacks.web import WebServer, uvicorn_server
+from stacks.web import WebServer
 
-RESULTS = ROOT / "loadtests" / "results"
 LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
-# A demo account (seed_demo): only signed-in users may send.
-SENDER = "alice"
-# Handshakes opened at once while the readers join: enough to fill a room quickly, few enough not
-# to measure a connection storm instead of the fan-out.
-CONNECT_CONCURRENCY = 50
 # After the last send, how long the stragglers get before they count as missing.
 DRAIN_SECONDS = 10.0
 
@@ -84,76 +84,7 @@ def cpu_seconds(process: ManagedProcess) -> float:
     return process.cpu_seconds()
 
 
-def start_uvicorns(env: dict[str, str], log_dir: Path) -> list[WebServer]:
-    """Two ASGI processes, one worker each, sharing one Redis: the fan-out crosses processes."""
-    servers = []
-    try:
-        for _ in range(2):
-            servers.append(uvicorn_server(env, log_dir, workers=1))
-            servers[-1].start()
-    except BaseException:
-        for server in servers:
-            server.stop()
-        raise
-    return servers
-
-
-def sender_cookie(url: str) -> str:
-    session = logged_in_session(url, SENDER)
-    return f"sessionid={session.cookies['sessionid']}"
-
-
 # One measurement --------------------------------------------------------------------------------
-
-
-async def open_socket(url: str, room: str, cookie: str | None = None) -> ClientConnection:
-    http = url.removeprefix("http://")
-    socket_ = await connect(
-        f"ws://{http}/ws/chat/{room}/",
-        origin=Origin(url),
-        additional_headers={"Cookie": cookie} if cookie else None,
-        open_timeout=30,
-        max_queue=None,  # never let the client's own buffer push back on the server
-        compression=None,
-        proxy=None,
-    )
-    for _ in range(2):  # history, presence
-        await socket_.recv()
-    return socket_
-
-
-class Deliveries:
-    """Every reader's receipts of the sender's messages, as latencies; `complete` is set once the
-    expected number has arrived."""
-
-    def __init__(self) -> None:
-        self.sent_at: dict[str, float] = {}
-        self.latencies: list[float] = []
-        self.expected: int | None = None
-        self.last_at = 0.0
-        self.complete = asyncio.Event()
-
-    def received(self, client_id: str, at: float) -> None:
-        self.latencies.append(at - self.sent_at[client_id])
-        self.last_at = at
-        self.check()
-
-    def expect(self, count: int) -> None:
-        self.expected = count
-        self.check()
-
-    def check(self) -> None:
-        if self.expected is not None and len(self.latencies) >= self.expected:
-            self.complete.set()
-
-
-async def read_deliveries(socket_: ClientConnection, deliveries: Deliveries) -> None:
-    with contextlib.suppress(Exception):
-        async for raw in socket_:
-            received = time.perf_counter()
-            frame = json.loads(raw)
-            if frame.get("type") == "message" and frame.get("client_id") in deliveries.sent_at:
-                deliveries.received(frame["client_id"], received)
 
 
 async def send_at_rate(sender: ClientConnection, run: Run, sent_at: dict[str, float]) -> None:
@@ -236,21 +167,6 @@ async def measure(
 # The whole benchmark ----------------------------------------------------------------------------
 
 
-def machine() -> dict[str, object]:
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "load_average": load_average(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": package_versions(
-            ["Django", "channels", "channels-redis", "uvicorn", "websockets", "redis"]
-        ),
-        "redis_server": redis_server_version(),
-        "database": "SQLite (a file in the results folder)",
-    }
-
-
 def print_run(run: Run) -> None:
     print(
         f"  {run.layer:<24} N={run.clients:<5} sent {run.sent} at {run.rate:g}/s"
@@ -313,15 +229,12 @@ def main() -> None:
     options = parser.parse_args()
 
     # Each reader is a socket of this process.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * max(options.clients) + 256)), hard))
+    raise_open_files_limit(2 * max(options.clients))
 
     results_dir = RESULTS / f"chat-fanout-{time.strftime('%Y%m%d-%H%M%S')}"
     results_dir.mkdir(parents=True)
     about = machine()
-    print(f"Machine: {about['cpu']}, {about['cores']} cores, load {about['load_average']}", end="")
-    print(f", Python {about['python']}")
-    print(f"Versions: {about['versions']}; {about['redis_server']}")
+    print_machine(about)
     print(
         f"Two Uvicorn processes, one Redis, one sender at {options.rate:g} msg/s for {options.duration:g} s\n"
     )

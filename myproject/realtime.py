@@ -40,6 +40,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from myproject.redis_clients import RedisHost, redis_client
+
 if TYPE_CHECKING:
     from channels.consumer import _ChannelScope  # the stubs' WebSocket scope with Channels' keys
 
@@ -73,12 +75,13 @@ LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutErr
 LAYER_TIMEOUT_SECONDS = 2.0
 
 
-def redis_without_retries(url: str, timeout: float = LAYER_TIMEOUT_SECONDS) -> Redis:
+def redis_without_retries(host: RedisHost, timeout: float = LAYER_TIMEOUT_SECONDS) -> Redis:
     """A Redis client that fails at once: no retries, short timeouts. For the code whose job is to
     notice that Redis went away (the notifications' watch, the chat's presence heartbeat): redis-py's
-    default retries would hide an outage for seconds, while clients wait on a silent socket."""
-    return Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    default retries would hide an outage for seconds, while clients wait on a silent socket.
+    `host` is one of the channel layer's host entries: a URL, or a master behind Sentinel."""
+    return redis_client(
+        host, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
 
 

@@ -9,6 +9,7 @@ import os
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -202,7 +203,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layer ----------------------------------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env.str("REDIS_URL", default="").strip()
+# Empty entries (a trailing comma, a variable set to "") are ignored, never read as a host.
+REDIS_SENTINELS = [entry.strip() for entry in env.list("REDIS_SENTINELS", default=[]) if entry.strip()]
+REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="") or "mymaster"
+# How long a process waits for one sentinel before asking the next: the sentinels answer a
+# one-line question, and a dead one must not hold up the failover it exists for.
+REDIS_SENTINEL_TIMEOUT_SECONDS = 1.0
 
 
 def _check_redis_url(url: str) -> str:
@@ -217,6 +224,50 @@ def _check_redis_url(url: str) -> str:
         )
     return url
 
+
+def _sentinel_address(entry: str) -> tuple[str, int]:
+    host, _, port = entry.rpartition(":")
+    if not host or not port.isascii() or not port.isdecimal() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(
+            f"REDIS_SENTINELS must be a comma-separated list of host:port, not {entry!r}."
+        )
+    return host.strip("[]"), int(port)  # [::1]:26379 names an IPv6 address
+
+
+def _redis_hosts() -> list[str | dict[str, Any]]:
+    """The channel layer's Redis hosts, in channels-redis's own format: one entry per shard.
+
+    Several comma-separated URLs in REDIS_URL shard the layer: each group and channel lives on one
+    of them, chosen by a hash of its name, so every process must list the same URLs in the same
+    order. With REDIS_SENTINELS, each shard is a master that the sentinels name (several
+    comma-separated names in REDIS_SENTINEL_MASTER shard over several masters): a process asks the
+    sentinels where the master is whenever it connects, so after a failover it finds the promoted
+    replica by itself.
+    """
+    if REDIS_SENTINELS:
+        if REDIS_URL:
+            raise ImproperlyConfigured(
+                "REDIS_URL and REDIS_SENTINELS are both set: the sentinels say where the master is, "
+                "so unset REDIS_URL (or REDIS_SENTINELS)."
+            )
+        sentinels = [_sentinel_address(entry) for entry in REDIS_SENTINELS]
+        masters = [name.strip() for name in REDIS_SENTINEL_MASTER.split(",")]
+        if not all(masters):
+            raise ImproperlyConfigured(
+                "REDIS_SENTINEL_MASTER must name the master(s) the sentinels watch, "
+                f"not {REDIS_SENTINEL_MASTER!r}."
+            )
+        timeouts = {
+            "socket_timeout": REDIS_SENTINEL_TIMEOUT_SECONDS,
+            "socket_connect_timeout": REDIS_SENTINEL_TIMEOUT_SECONDS,
+        }
+        return [
+            {"sentinels": sentinels, "master_name": name, "sentinel_kwargs": timeouts} for name in masters
+        ]
+    return [_check_redis_url(url.strip()) for url in REDIS_URL.split(",") if url.strip()]
+
+
+REDIS_HOSTS = _redis_hosts()
 
 # channels-redis has two layers. RedisChannelLayer queues each event in Redis until a process
 # takes it; RedisPubSubChannelLayer publishes it to whichever processes are subscribed right now.
@@ -234,12 +285,12 @@ if REDIS_CHANNEL_LAYER not in REDIS_CHANNEL_LAYERS:
         f"REDIS_CHANNEL_LAYER must be one of {', '.join(REDIS_CHANNEL_LAYERS)}, not {REDIS_CHANNEL_LAYER!r}."
     )
 
-if REDIS_URL:
+if REDIS_HOSTS:
     # The layer that joins the two stacks: a Gunicorn worker publishes, Uvicorn's consumers hear it.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER],
-            "CONFIG": {"hosts": [_check_redis_url(REDIS_URL)]},
+            "CONFIG": {"hosts": REDIS_HOSTS},
         }
     }
 else:

@@ -14,8 +14,6 @@ import asyncio
 import contextlib
 import logging
 
-from django.conf import settings
-
 from myproject.realtime import (
     CLOSE_TRY_AGAIN_LATER,
     LAYER_ERRORS,
@@ -23,6 +21,7 @@ from myproject.realtime import (
     RealtimeConsumer,
     redis_without_retries,
 )
+from myproject.redis_clients import RedisHost, channel_layer_hosts
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +31,15 @@ WATCH_SECONDS = 2.0
 
 
 class RedisWatch:
-    """One per event loop (so one per server process). Its Redis client is used under `lock` only:
+    """One per event loop (so one per server process). Its Redis clients are used under `lock` only:
     a handshake's check and the watch task's look never share a connection, and the client is
     closed only when the last socket left, decided under the same lock as each arrival. (Closing it
     from a task cancelled by whoever left last, while another handshake used it, refused that
     handshake.)"""
 
-    def __init__(self, url: str) -> None:
-        self.redis = redis_without_retries(url)
+    def __init__(self, hosts: list[RedisHost]) -> None:
+        # One client per shard: a restart of any of them loses the publications it was carrying.
+        self.clients = [redis_without_retries(host) for host in hosts]
         self.lock = asyncio.Lock()
         self.consumers: set[RealtimeConsumer] = set()
         self.run_id: str | None = None
@@ -80,7 +80,12 @@ class RedisWatch:
             logger.warning("notifications: could not close a socket (%r)", failure)
 
     async def _run_id(self) -> str:
-        return (await self.redis.info("server"))["run_id"]
+        # Behind Sentinel a failover changes it too: the promoted replica is another server.
+        return " ".join([(await client.info("server"))["run_id"] for client in self.clients])
+
+    async def _close_clients(self) -> None:
+        for client in self.clients:
+            await client.aclose()  # reconnects by itself if sockets come again
 
     async def _watch_while_connected(self) -> None:
         try:
@@ -89,7 +94,7 @@ class RedisWatch:
                 async with self.lock:
                     if not self.consumers:
                         self.task = None
-                        await self.redis.aclose()  # reconnects by itself if sockets come again
+                        await self._close_clients()
                         return
                     try:
                         same_redis = await self._run_id() == self.run_id
@@ -100,12 +105,12 @@ class RedisWatch:
         except asyncio.CancelledError:
             # Only when the loop itself shuts down (a test's end, a server's exit).
             with contextlib.suppress(*LAYER_ERRORS):
-                await self.redis.aclose()
+                await self._close_clients()
             raise
 
 
 class NoWatch:
-    """Without REDIS_URL the layer lives in this process's memory and cannot go away."""
+    """Without Redis the layer lives in this process's memory and cannot go away."""
 
     async def add(self, consumer: RealtimeConsumer) -> None:
         pass
@@ -115,7 +120,8 @@ class NoWatch:
 
 
 def _new_watch() -> RedisWatch | NoWatch:
-    return RedisWatch(settings.REDIS_URL) if settings.REDIS_URL else NoWatch()
+    hosts = channel_layer_hosts()
+    return RedisWatch(hosts) if hosts else NoWatch()
 
 
 _watch = PerEventLoop(_new_watch)

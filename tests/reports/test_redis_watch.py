@@ -97,7 +97,7 @@ class FakeConsumer:
 
 
 async def test_close_all_closes_every_socket_even_when_one_close_fails():
-    watch = RedisWatch("redis://127.0.0.1:1/0")  # close_all() itself never talks to Redis
+    watch = RedisWatch(["redis://127.0.0.1:1/0"])  # close_all() itself never talks to Redis
     broken, *healthy = [FakeConsumer(fails=True), FakeConsumer(), FakeConsumer(), FakeConsumer()]
     watch.consumers = {broken, *healthy}
 
@@ -105,7 +105,7 @@ async def test_close_all_closes_every_socket_even_when_one_close_fails():
 
     assert [consumer.closed_with for consumer in healthy] == [CLOSE_TRY_AGAIN_LATER] * 3
     assert watch.consumers == set()
-    await watch.redis.aclose()
+    await watch._close_clients()
 
 
 async def test_a_handshake_is_refused_promptly_while_redis_is_down(redis_layer):
