@@ -198,7 +198,10 @@ def test_a_finished_export_gives_its_slot_back(plain_client, shop, settings):
     assert plain_client.get("/reports/revenue-by-month/csv/").status_code == 200
 
 
-def test_an_export_closed_halfway_gives_its_slot_back(plain_client, shop, settings):
+# transactional_db: as in production, no transaction wraps the request. Inside the test's own
+# transaction, PostgreSQL's server-side cursor of the abandoned export would take the test's
+# connection down with it when the response is closed.
+def test_an_export_closed_halfway_gives_its_slot_back(transactional_db, plain_client, shop, settings):
     settings.REPORTS_EXPORT_CONCURRENCY = 1
     abandoned = plain_client.get("/reports/order-lines/csv/")
     next(iter(abandoned.streaming_content))
