@@ -8,13 +8,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from myproject.serving import interface_of
 
@@ -99,12 +100,14 @@ def burn_cpu(ms: int) -> int:
     return rounds
 
 
-def demo_users() -> QuerySet:
+def demo_users() -> QuerySet[Any, Mapping[str, Any]]:
     """The db probe's small read: one indexed query, a few rows, the same for both views."""
     return get_user_model().objects.order_by("id").values("id", "username")[:DB_PROBE_ROWS]
 
 
-def probe_response(request: HttpRequest, probe: str, view_kind: str, started: float, **facts) -> JsonResponse:
+def probe_response(
+    request: HttpRequest, probe: str, view_kind: str, started: float, **facts: object
+) -> JsonResponse:
     return JsonResponse(
         {
             "probe": probe,
@@ -124,7 +127,7 @@ def bad_parameter_response(error: BadProbeParameter) -> JsonResponse:
     return JsonResponse({"error": error.message, "parameter": error.name}, status=400)
 
 
-def rejects_bad_parameters(view: Callable) -> Callable:
+def rejects_bad_parameters(view: Callable[..., Any]) -> Callable[..., Any]:
     """Answer a BadProbeParameter raised by the view with 400 and a JSON error.
 
     The wrapper must be of the same kind as the view: Django checks whether a view is a coroutine
@@ -134,7 +137,7 @@ def rejects_bad_parameters(view: Callable) -> Callable:
     if iscoroutinefunction(view):
 
         @functools.wraps(view)
-        async def async_wrapper(request: HttpRequest, *args, **kwargs):
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
                 return await view(request, *args, **kwargs)
             except BadProbeParameter as error:
@@ -143,7 +146,7 @@ def rejects_bad_parameters(view: Callable) -> Callable:
         return async_wrapper
 
     @functools.wraps(view)
-    def sync_wrapper(request: HttpRequest, *args, **kwargs):
+    def sync_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except BadProbeParameter as error:

@@ -14,7 +14,7 @@ Parameters are read and checked once, in demo/probes.py; a bad value gets 400 an
 import asyncio
 import time
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -34,7 +34,7 @@ from demo.probes import (
 
 
 @require_safe
-def index(request: HttpRequest):
+def index(request: HttpRequest) -> HttpResponse:
     limits = {"max_wait_ms": MAX_WAIT_MS, "max_fanout": MAX_FANOUT, "max_cpu_ms": MAX_CPU_MS}
     return render(request, "demo/index.html", {"db_rows": DB_PROBE_ROWS, **limits})
 

@@ -26,6 +26,7 @@ import time
 from datetime import datetime
 
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from loadtests.bench_shop import (
     DEFAULT_DATABASE_URL,
@@ -37,6 +38,7 @@ from loadtests.bench_shop import (
     staff_session,
     summary_ms,
 )
+from stacks.web import WebServer
 
 WARM_UP_PUBLISHES = 10
 UNSAVED_IDS_FROM = 10**12
@@ -46,12 +48,13 @@ CHANNEL_LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
 SHOP_LINES = 200
 
 
-def measure(publisher, listener, publishes: int) -> dict[str, dict[str, float]]:
+def measure(publisher: WebServer, listener: WebServer, publishes: int) -> dict[str, dict[str, float]]:
     session, token = staff_session(publisher)
     url = f"{publisher.url}/reports/revenue-by-month/publish/"
     end_to_end, responses, bridge = [], [], []
     with connect(
-        f"ws://127.0.0.1:{listener.port}/ws/notifications/", origin=f"http://127.0.0.1:{listener.port}"
+        f"ws://127.0.0.1:{listener.port}/ws/notifications/",
+        origin=Origin(f"http://127.0.0.1:{listener.port}"),
     ) as socket:
         for number in range(WARM_UP_PUBLISHES + publishes):
             started = time.perf_counter()
@@ -75,7 +78,7 @@ def measure(publisher, listener, publishes: int) -> dict[str, dict[str, float]]:
     }
 
 
-def measure_broadcast_only(database_url: str, redis_url: str, listener, publishes: int) -> dict:
+def measure_broadcast_only(database_url: str, redis_url: str, listener: WebServer, publishes: int) -> dict:
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key-not-for-production")
@@ -89,7 +92,8 @@ def measure_broadcast_only(database_url: str, redis_url: str, listener, publishe
 
     calls, deliveries = [], []
     with connect(
-        f"ws://127.0.0.1:{listener.port}/ws/notifications/", origin=f"http://127.0.0.1:{listener.port}"
+        f"ws://127.0.0.1:{listener.port}/ws/notifications/",
+        origin=Origin(f"http://127.0.0.1:{listener.port}"),
     ) as socket:
         for number in range(WARM_UP_PUBLISHES + publishes):
             # Never saved: the frame needs an id, a title and a time, not a row.

@@ -35,6 +35,7 @@ from loadtests.bench_shop import (
     save,
     serving_process,
 )
+from stacks.web import WebServer
 
 READ_CHUNK_BYTES = 256 * 1024
 # Gunicorn kills a sync worker that has been busy for --timeout seconds (120 in
@@ -56,7 +57,7 @@ def peak_memory(process: psutil.Process) -> int:
     raise RuntimeError("no VmHWM in /proc/<pid>/status")
 
 
-def measure(server, path: str) -> dict[str, float]:
+def measure(server: WebServer, path: str) -> dict[str, float]:
     process = serving_process(server)
     # A small export first, so imports and connections are in place before the measurement.
     requests.get(f"{server.url}{path}?start=2025-12-31", timeout=60).raise_for_status()

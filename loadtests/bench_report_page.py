@@ -14,6 +14,7 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -35,7 +36,7 @@ PAGES = [
 ]
 
 
-def timed(call, repeat: int) -> dict[str, float]:
+def timed(call: Callable[[], None], repeat: int) -> dict[str, float]:
     call()
     seconds = []
     for _ in range(repeat):
@@ -45,7 +46,7 @@ def timed(call, repeat: int) -> dict[str, float]:
     return {"median_ms": round(statistics.median(seconds) * 1000, 1), "min_ms": round(min(seconds) * 1000, 1)}
 
 
-def page_request(url: str):
+def page_request(url: str) -> Callable[[], None]:
     def call() -> None:
         response = requests.get(url, timeout=120)
         response.raise_for_status()
@@ -53,7 +54,7 @@ def page_request(url: str):
     return call
 
 
-def query_alone(database_url: str, path: str):
+def query_alone(database_url: str, path: str) -> Callable[[], None]:
     """The page's database work, run here: the same report, date filter and preview as the view."""
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")

@@ -14,7 +14,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,7 +111,9 @@ def database_facts(database_url: str) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(psycopg_url(database_url)) as connection:
-        return {"vendor": "PostgreSQL", "version": connection.execute("SHOW server_version").fetchone()[0]}
+        row = connection.execute("SHOW server_version").fetchone()
+        assert row is not None, "SHOW answers one row"
+        return {"vendor": "PostgreSQL", "version": row[0]}
 
 
 def machine_facts(database_url: str) -> dict:
@@ -141,6 +143,7 @@ def save(name: str, facts: dict, results: dict) -> Path:
 
 
 def print_table(header: list[str], rows: list[list[object]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in [header, *rows]:
+    table: list[Sequence[object]] = [header, *rows]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(*table, strict=True)]
+    for row in table:
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 
 from loadtests.results_csv import SERVER_ORDER, ResultRow, Summary, wait_seconds
 
+# tab10 is a ListedColormap, which has .colors; get_cmap() is typed as returning any Colormap.
 COLOURS = dict(zip(SERVER_ORDER, plt.get_cmap("tab10").colors, strict=False))  # type: ignore[attr-defined]
 CHARTED_PROBES = ["hello", "sleep", "fanout", "db", "cpu"]
 # What each row of a probe's chart shows: summary column, axis label, panel title.

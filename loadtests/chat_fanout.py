@@ -181,7 +181,9 @@ def print_run(run: Run) -> None:
     )
 
 
-def run_layer(layer: str, options, env: dict[str, str], redis: RedisServer, results_dir: Path) -> list[Run]:
+def run_layer(
+    layer: str, options: argparse.Namespace, env: dict[str, str], redis: RedisServer, results_dir: Path
+) -> list[Run]:
     servers = start_uvicorns({**env, "REDIS_CHANNEL_LAYER": layer}, results_dir)
     runs = []
     try:

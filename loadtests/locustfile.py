@@ -21,11 +21,13 @@ import json
 import random
 import time
 import uuid
+from argparse import Namespace
 from urllib.parse import urlencode, urlsplit
 
 import gevent
 import websocket
 from locust import FastHttpUser, constant, events, tag, task
+from locust.argument_parser import LocustArgumentParser
 from locust.exception import StopUser
 
 # The accounts `manage.py seed_demo` creates; Locust puts the current directory (the project's
@@ -38,7 +40,7 @@ ROUND_TRIP_TIMEOUT_SECONDS = 10.0
 
 
 @events.init_command_line_parser.add_listener
-def add_probe_arguments(parser) -> None:
+def add_probe_arguments(parser: LocustArgumentParser) -> None:
     # Added to the parser itself, not to a group, so that Locust's web UI shows them too.
     parser.add_argument(
         "--sleep-ms", type=int, default=100, help="sleep and blocking probes: the wait, in ms"
@@ -75,7 +77,7 @@ class ProbeUser(FastHttpUser):
                 response.failure(f"{url} was not answered by a {self.view_kind} view")
 
     @property
-    def options(self):
+    def options(self) -> Namespace:
         return self.environment.parsed_options
 
 
@@ -179,7 +181,7 @@ class ChatUser(FastHttpUser):
             data={
                 "username": username,
                 "password": DEMO_PASSWORD,
-                "csrfmiddlewaretoken": csrf_token(login_page.text),
+                "csrfmiddlewaretoken": csrf_token(login_page.text or ""),
             },
             headers={"Referer": f"{self.host}/accounts/login/"},
             allow_redirects=False,
@@ -191,6 +193,7 @@ class ChatUser(FastHttpUser):
         return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.client.cookiejar)
 
     def connect(self) -> None:
+        assert self.host, "Locust refuses to start a user without --host"
         path = f"/ws/chat/{self.room}/"
         started = time.perf_counter()
         error: Exception | None = None
@@ -206,7 +209,7 @@ class ChatUser(FastHttpUser):
             first = self.socket.recv()
             size = len(first)
             if json.loads(first).get("type") != "history":
-                raise ValueError(f"the first frame is not the history: {first[:200]}")
+                raise ValueError(f"the first frame is not the history: {first[:200]!r}")
         except Exception as exception:  # any failure to join counts, and this user stops
             error = exception
         self.report("WS", f"connect {path}", started, size, error)
@@ -228,6 +231,7 @@ class ChatUser(FastHttpUser):
         self.expire_lost_messages()
         client_id = uuid.uuid4().hex
         self.pending[client_id] = time.perf_counter()
+        assert self.socket is not None, "on_start connected, or stopped this user"
         self.socket.send(
             json.dumps({"type": "message", "text": f"load test {client_id[:8]}", "client_id": client_id})
         )
@@ -243,7 +247,7 @@ class ChatUser(FastHttpUser):
             if raw:
                 self.on_frame(raw)
 
-    def on_frame(self, raw: str) -> None:
+    def on_frame(self, raw: str | bytes) -> None:
         frame = json.loads(raw)
         if frame.get("type") == "message" and frame.get("client_id") in self.pending:
             started = self.pending.pop(frame["client_id"])

@@ -32,7 +32,10 @@ application = ProtocolTypeRouter(
         "http": asgi_http_application(django_asgi_app),
         # Browsers send cookies with a WebSocket handshake from any site, so the Origin check is
         # what stops another site from opening a socket with the visitor's session.
-        "websocket": allowed_origins_only(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": allowed_origins_only(
+            # Channels' stubs want their own URLPattern subclass, which Django's re_path never returns.
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+        ),
     }
 )
 

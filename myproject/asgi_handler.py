@@ -119,6 +119,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         super().__init__()
         self.threads = pool or RequestThreadPool()
 
+    # django-stubs type Django's __call__ with a plain dict scope; this one takes asgiref's Scope.
     async def __call__(  # type: ignore[override]
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
@@ -128,7 +129,9 @@ class PooledThreadASGIHandler(ASGIHandler):
         executor = self.threads.lease()
         try:
             async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+                # django-stubs type handle() with a plain dict scope and Mapping events; asgiref's
+                # TypedDicts describe the same objects more precisely.
+                await self.handle(scope, receive, send)  # type: ignore[arg-type]
         finally:
             self.threads.give_back(executor)
 

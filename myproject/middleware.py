@@ -48,7 +48,7 @@ class InterfaceHeaderMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if iscoroutinefunction(self):
+        if iscoroutinefunction(self.get_response):
             return self.__acall__(request)
         response = cast(SyncGetResponse, self.get_response)(request)
         response["X-Interface"] = interface_of(request)
@@ -142,7 +142,8 @@ class CsrfViewMiddleware(HooksOnTheEventLoop, csrf.CsrfViewMiddleware):
         super().__init__(get_response)
         if self.async_mode:
             # Django's handler wraps a sync `process_view` in sync_to_async on every request; a
-            # coroutine function it calls as it is. Under WSGI the sync method stays in place.
+            # coroutine function it calls as it is. Under WSGI the sync method stays in place. (mypy
+            # forbids replacing a method on an instance, and the two differ in return type.)
             self.process_view = self.aprocess_view  # type: ignore[method-assign,assignment]
 
     def request_needs_thread(self, request: HttpRequest) -> bool:

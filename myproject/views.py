@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -41,7 +42,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     """
     checks = await readiness()
     failed = [name for name, result in checks.items() if result != "ok"]
-    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    body: dict[str, object] = {"status": "unavailable" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
@@ -53,7 +54,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and _signup_throttled(request):
         context = {"form": UserCreationForm(), "throttled": True}
         return render(request, "registration/signup.html", context, status=429)
-    form = UserCreationForm(request.POST or None)
+    form: UserCreationForm[User] = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from reports.models import Customer, Order, OrderLine, Product, Publication, Region
 
@@ -10,7 +11,7 @@ class PublicationAdmin(admin.ModelAdmin):
     # Saved here, a publication would skip the broadcast that the publish view sends after commit.
     readonly_fields = ["report_slug", "title", "start", "end", "published_by", "published_at"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

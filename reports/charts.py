@@ -8,10 +8,14 @@ goes through the template engine's escaping.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from reports.definitions import Column, Report
+from reports.definitions import Column, Report, Row
+
+# One chart point: its label, its value and the row it comes from.
+Point = tuple[str, float, Row]
 
 WIDTH = 720
 BAR_HEIGHT = 22
@@ -74,7 +78,7 @@ def short_number(value: float) -> str:
     return f"{value:g}"
 
 
-def draw_chart(report: Report, rows: list[dict]) -> ChartDrawing | None:
+def draw_chart(report: Report, rows: Sequence[Row]) -> ChartDrawing | None:
     if report.chart is None or not rows:
         return None
     label_column = _column(report, report.chart.label)
@@ -94,7 +98,7 @@ def _column(report: Report, key: str) -> Column:
     return next(column for column in report.columns if column.key == key)
 
 
-def _bars(title: str, points: list, top: float, value_column: Column) -> ChartDrawing:
+def _bars(title: str, points: list[Point], top: float, value_column: Column) -> ChartDrawing:
     plot_width = WIDTH - BAR_LABEL_WIDTH - MARGIN * 2
     height = MARGIN + len(points) * (BAR_HEIGHT + BAR_GAP) + MARGIN
     marks = [
@@ -115,7 +119,7 @@ def _bars(title: str, points: list, top: float, value_column: Column) -> ChartDr
     return ChartDrawing("bar", title, WIDTH, int(height), marks, ticks, [])
 
 
-def _line(title: str, points: list, top: float, value_column: Column) -> ChartDrawing:
+def _line(title: str, points: list[Point], top: float, value_column: Column) -> ChartDrawing:
     left, right, bottom = MARGIN * 2, WIDTH - MARGIN, LINE_HEIGHT - MARGIN
     plot_height = bottom - MARGIN
     step_x = (right - left) / max(len(points) - 1, 1)

@@ -6,10 +6,10 @@ database do the aggregation (GROUP BY, SUM, COUNT): Python only formats the rows
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import CharField, Count, DecimalField, ExpressionWrapper, F, Func, QuerySet, Sum
 from django.http import Http404
@@ -17,7 +17,14 @@ from django.http import Http404
 from reports.filters import DateRange
 from reports.models import OrderLine
 
+if TYPE_CHECKING:  # _AsSqlType exists only in django-stubs
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
 ColumnKind = Literal["text", "integer", "money", "datetime"]
+# What every report query returns: order lines aggregated by the database, one dict per row.
+Row = Mapping[str, Any]
+ReportRows = QuerySet[OrderLine, Row]
 
 LINE_REVENUE = ExpressionWrapper(
     F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
@@ -34,12 +41,16 @@ class YearMonth(Func):
 
     output_field = CharField()
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         return self.as_sql(
             compiler, connection, template="strftime('%%Y-%%m', %(expressions)s)", **extra_context
         )
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> _AsSqlType:
         template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM')"
         return self.as_sql(compiler, connection, template=template, **extra_context)
 
@@ -88,7 +99,7 @@ class Report:
     title: str
     description: str
     columns: tuple[Column, ...]
-    query: Callable[[DateRange], QuerySet]
+    query: Callable[[DateRange], ReportRows]
     chart: Chart | None = None
     # A report with one row per order line is far too long for a page: the page shows its first
     # rows and the total, and the CSV export has every row.
@@ -98,11 +109,11 @@ class Report:
         return self.query(date_range)
 
 
-def _lines(date_range: DateRange) -> QuerySet:
+def _lines(date_range: DateRange) -> QuerySet[OrderLine]:
     return OrderLine.objects.filter(**date_range.placed_at_filter(prefix="order__"))
 
 
-def revenue_by_month(date_range: DateRange) -> QuerySet:
+def revenue_by_month(date_range: DateRange) -> ReportRows:
     return (
         _lines(date_range)
         .annotate(month=YearMonth("order__placed_at"))
@@ -115,7 +126,7 @@ def revenue_by_month(date_range: DateRange) -> QuerySet:
 TOP_PRODUCTS_LIMIT = 20
 
 
-def top_products(date_range: DateRange) -> QuerySet:
+def top_products(date_range: DateRange) -> ReportRows:
     return (
         _lines(date_range)
         .values(sku=F("product__sku"), name=F("product__name"), category=F("product__category"))
@@ -124,7 +135,7 @@ def top_products(date_range: DateRange) -> QuerySet:
     )
 
 
-def revenue_by_region(date_range: DateRange) -> QuerySet:
+def revenue_by_region(date_range: DateRange) -> ReportRows:
     return (
         _lines(date_range)
         .values(region=F("order__region__name"))
@@ -133,7 +144,7 @@ def revenue_by_region(date_range: DateRange) -> QuerySet:
     )
 
 
-def order_lines(date_range: DateRange) -> QuerySet:
+def order_lines(date_range: DateRange) -> ReportRows:
     return (
         _lines(date_range)
         .values(

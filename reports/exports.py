@@ -18,7 +18,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Iterable, Iterator
 
-from reports.definitions import Report
+from reports.definitions import Report, Row
 from reports.filters import DateRange
 
 # Rows per database fetch and per chunk sent: big enough that each send carries tens of kilobytes,
@@ -58,7 +58,7 @@ def no_chunks() -> Iterator[bytes]:
 
 
 async def ano_chunks() -> AsyncIterator[bytes]:
-    for chunk in ():
+    for chunk in no_chunks():
         yield chunk
 
 
@@ -66,7 +66,7 @@ def _header(report: Report) -> bytes:
     return _write([[column.label for column in report.columns]])
 
 
-def _encode(report: Report, rows: Iterable[dict]) -> bytes:
+def _encode(report: Report, rows: Iterable[Row]) -> bytes:
     return _write([[column.csv_value(row[column.key]) for column in report.columns] for row in rows])
 
 

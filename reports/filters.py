@@ -3,6 +3,7 @@ and the publish form alike."""
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 
@@ -67,19 +68,19 @@ class DateRangeForm(forms.Form):
     def clean_end(self) -> dt.date | None:
         return _within_supported_years(self.cleaned_data["end"], "End")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
         if start and end and start > end:
             raise forms.ValidationError("The start date must be on or before the end date.")
-        return cleaned
+        return self.cleaned_data
 
     def date_range(self) -> DateRange:
         """The validated range; call only after is_valid() returned True."""
         return DateRange(self.cleaned_data["start"], self.cleaned_data["end"])
 
     def error_text(self) -> str:
-        return " ".join(message for messages in self.errors.values() for message in messages)
+        return " ".join(str(message) for messages in self.errors.values() for message in messages)
 
 
 def _within_supported_years(day: dt.date | None, name: str) -> dt.date | None:

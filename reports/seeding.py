@@ -242,9 +242,13 @@ def seed_shop(rng: random.Random, size: int) -> str:
 
 
 def _insert(customers: list[Customer], orders: list[Order], lines: list[OrderLine]) -> None:
-    for model, objects in ((Customer, customers), (Order, orders), (OrderLine, lines)):
-        model.objects.bulk_create(objects, batch_size=5000)
-        objects.clear()
+    # Parents first: each order needs its customer, each line its order.
+    Customer.objects.bulk_create(customers, batch_size=5000)
+    Order.objects.bulk_create(orders, batch_size=5000)
+    OrderLine.objects.bulk_create(lines, batch_size=5000)
+    customers.clear()
+    orders.clear()
+    lines.clear()
 
 
 def _reset_id_sequences() -> None:

@@ -51,11 +51,11 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/report_detail.html", context, status=400)
     date_range = form.date_range()
-    rows = report.rows(date_range)
+    query = report.rows(date_range)
     if report.preview_rows:
-        context["total_rows"] = rows.count()
-        rows = rows[: report.preview_rows]
-    rows = list(rows)
+        context["total_rows"] = query.count()
+        query = query[: report.preview_rows]
+    rows = list(query)
     context.update(
         date_range=date_range,
         rows=[[(column, column.display(row[column.key])) for column in report.columns] for row in rows],
@@ -66,7 +66,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-def report_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def report_csv(request: HttpRequest, slug: str) -> HttpResponse | StreamingHttpResponse:
     report = get_report_or_404(slug)
     if settings.REPORTS_EXPORT_LOGIN_REQUIRED and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())

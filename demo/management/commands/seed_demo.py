@@ -1,6 +1,7 @@
 import random
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from chat.seeding import seed_rooms
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         "The same --seed gives the same data; running it again adds no duplicates."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--size", type=int, default=DEFAULT_SIZE, help=f"order lines to create (default {DEFAULT_SIZE})"
         )
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
         )
 
-    def handle(self, *args, size: int, seed: int, **options):
+    def handle(self, *args: str, size: int, seed: int, **options: Any) -> None:
         if size < 0:
             raise CommandError("--size must be 0 or more.")
         for name, step in SEED_STEPS:
