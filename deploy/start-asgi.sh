@@ -7,7 +7,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
-# --lifespan off: Django's ASGI handler does not implement the lifespan protocol.
+# --lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which has no
+# `lifespan` route and raises on that scope, so Uvicorn is told not to send it.
 # --ws-max-size: refuse (close with 1009) WebSocket messages larger than a chat message could ever
 # need, instead of buffering whatever a client sends. The largest valid one is 2000 characters,
 # each escaped by the client's JSON encoder as a \uXXXX surrogate pair (12 bytes): about 24 KB.

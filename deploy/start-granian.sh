@@ -12,7 +12,8 @@ case "${GRANIAN_INTERFACE:-asgi}" in
             --workers "${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
         ;;
     asgi)
-        # asginl: ASGI without the lifespan protocol, which Django's ASGI handler does not implement.
+        # asginl: ASGI without the lifespan protocol: Channels' ProtocolTypeRouter (myproject/asgi.py)
+        # has no `lifespan` route and raises on that scope.
         set -- myproject.asgi:application --interface asginl --port "${ASGI_PORT:-8002}" \
             --workers "${WEB_CONCURRENCY:-$(nproc)}"
         ;;

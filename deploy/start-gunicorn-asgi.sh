@@ -8,7 +8,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 workers="${WEB_CONCURRENCY:-$(nproc)}"
-# --asgi-lifespan off: Django's ASGI handler does not implement the lifespan protocol.
+# --asgi-lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which
+# has no `lifespan` route and raises on that scope, so the worker is told not to send it.
 # --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
 # proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
 # trusts nobody, or any client could claim HTTPS or another address.

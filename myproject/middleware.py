@@ -32,7 +32,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class InterfaceHeaderMiddleware:
-    """Adds `X-Interface: wsgi|asgi` to every response (the project's public contract).
+    """Adds `X-Interface: wsgi|asgi` to every response (see docs/protocol.md).
 
     It is both sync- and async-capable: Django calls it in the mode of the handler it sits in. Under
     ASGI it runs on the event loop only if the middleware next to it can too: one sync-only
