@@ -34,7 +34,7 @@ QUOTE = re.compile(
 
 def github_slug(heading: str) -> str:
     """The anchor GitHub gives a Markdown heading."""
-    text = re.sub(r"[`*_\[\]()]", "", heading.strip().lower())
+    text = re.sub(r"[`*\[\]()]", "", heading.strip().lower())
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
 
@@ -97,3 +97,4 @@ def test_the_checks_above_see_a_quote_and_a_link() -> None:
     assert QUOTE.search(sample.replace(" and [b](https://example.org/)", ""))["target"] == "../x.py#L2-L3"
     assert relative_links(sample) == ["../x.py#L2-L3"]
     assert github_slug("What the `make run` does (twice)") == "what-the-make-run-does-twice"
+    assert github_slug("REDIS_URL, sharded") == "redis_url-sharded"
