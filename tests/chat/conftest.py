@@ -21,6 +21,11 @@ __all__ = ["FRAME_TIMEOUT"]  # the chat tests' one frame wait, imported from her
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 
 
+@pytest.fixture
+def alice():
+    return get_user_model().objects.create_user("alice")
+
+
 @pytest.fixture(
     params=[
         "InMemoryChannelLayer",

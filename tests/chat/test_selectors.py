@@ -1,23 +1,9 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from chat.selectors import HISTORY_LENGTH, RESUME_BATCH, messages_after, room_history
-from chat.services import message_post
+from tests.chat.posting import post_many
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return get_user_model().objects.create_user("alice")
-
-
-def post(user, text: str = "hi", room: str = "lobby", client_id: str | None = None):
-    return message_post(room, user.pk, user.username, text, client_id)
-
-
-def post_many(user, count: int, room: str = "lobby") -> list[int]:
-    return [post(user, f"message {number}", room).frame["id"] for number in range(count)]
 
 
 def test_history_of_an_unknown_room_is_empty():

@@ -1,17 +1,11 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from chat.services import message_post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return get_user_model().objects.create_user("alice")
 
 
 def test_lobby_lists_rooms_with_their_message_counts(client, alice):
