@@ -4,31 +4,14 @@ process would at start-up."""
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
-
-PRINT_LAYER = """
-import json, django
-from django.conf import settings
-django.setup()
-print(json.dumps(settings.CHANNEL_LAYERS["default"]))
-"""
-
-VARIABLES = ("REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_CHANNEL_LAYER")
+from tests.myproject.fresh_settings import load_settings
 
 
 def load_layer(**environment: str) -> subprocess.CompletedProcess:
-    env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
-    for name in VARIABLES:
-        env.pop(name, None)
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "-c", PRINT_LAYER], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    return load_settings('settings.CHANNEL_LAYERS["default"]', **environment)
 
 
 def hosts_for(**environment: str) -> list:

@@ -4,29 +4,14 @@ Each case imports the settings in a fresh interpreter, as a server process would
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
-
-PRINT_STACK = """
-import json, django
-from django.conf import settings
-django.setup()
-print(json.dumps({"stack": settings.ASGI_STACK, "middleware": settings.MIDDLEWARE}))
-"""
+from tests.myproject.fresh_settings import load_settings
 
 
 def run_settings(**environment: str) -> subprocess.CompletedProcess:
-    env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
-    for name in ("SERVER_INTERFACE", "DJANGO_ASGI_STACK", "DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE"):
-        env.pop(name, None)
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "-c", PRINT_STACK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    return load_settings('{"stack": settings.ASGI_STACK, "middleware": settings.MIDDLEWARE}', **environment)
 
 
 def stack_for(**environment: str) -> dict:

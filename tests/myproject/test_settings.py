@@ -11,22 +11,18 @@ import pytest
 
 from stacks.environment import base_environment
 from stacks.processes import ROOT
+from tests.myproject.fresh_settings import load_settings as load_settings_printing
 
 # Each case runs a child Python, as a server process would start.
 pytestmark = pytest.mark.live
 
-PRINT_SETTINGS = """
-import json, django
-from django.conf import settings
-django.setup()
-db = settings.DATABASES["default"]
-print(json.dumps({
+SETTINGS = """{
     "DEBUG": settings.DEBUG,
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
-    "ENGINE": db["ENGINE"],
-    "CONN_MAX_AGE": db["CONN_MAX_AGE"],
-    "CONN_HEALTH_CHECKS": db.get("CONN_HEALTH_CHECKS", False),
-    "OPTIONS": db.get("OPTIONS", {}),
+    "ENGINE": settings.DATABASES["default"]["ENGINE"],
+    "CONN_MAX_AGE": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "CONN_HEALTH_CHECKS": settings.DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+    "OPTIONS": settings.DATABASES["default"].get("OPTIONS", {}),
     "LAYER": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "SECRET_KEY": settings.SECRET_KEY,
     "SECURE_PROXY_SSL_HEADER": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
@@ -34,25 +30,11 @@ print(json.dumps({
     "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
     "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
     "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
-}))
-"""
+}"""
 
 
 def load_settings(**environment: str | None) -> subprocess.CompletedProcess:
-    env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
-    for name in list(env):
-        if name.startswith("DJANGO_") and name != "DJANGO_SETTINGS_MODULE" and name != "DJANGO_SECRET_KEY":
-            env.pop(name)
-    for name in ("DATABASE_URL", "REDIS_URL", "SERVER_INTERFACE"):
-        env.pop(name, None)
-    for name, value in environment.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    return load_settings_printing(SETTINGS, **environment)
 
 
 def settings_for(**environment: str | None) -> dict:

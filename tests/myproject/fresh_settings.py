@@ -1,0 +1,41 @@
+"""Import the settings in a fresh interpreter, as a server process does at start-up, with only the
+configuration a test names: every project variable the test runner's own environment might carry
+is dropped first, so a case sees the defaults unless it sets a variable itself (None unsets one)."""
+
+import subprocess
+import sys
+
+from stacks.environment import base_environment
+from stacks.processes import ROOT
+
+PRINT_JSON = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({expression}))
+"""
+KEPT = {"DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
+
+
+def load_settings(expression: str, **environment: str | None) -> subprocess.CompletedProcess:
+    """Runs the settings, then prints `expression` (Python, with `settings` in scope) as JSON."""
+    env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
+    for name in list(env):
+        if (name.startswith(("DJANGO_", "REDIS_")) and name not in KEPT) or name in {
+            "DATABASE_URL",
+            "SERVER_INTERFACE",
+        }:
+            env.pop(name)
+    for name, value in environment.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_JSON.format(expression=expression)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
