@@ -1,5 +1,6 @@
-"""Reading publications: plain synchronous ORM code, run by the consumer through
-`database_sync_to_async` (reports/consumers.py), as the chat reads its messages."""
+"""Reading publications: plain synchronous ORM code, run by the live page's view directly and by
+the consumer through `database_sync_to_async` (reports/consumers.py), as the chat reads its
+messages."""
 
 from typing import Any
 
@@ -16,3 +17,8 @@ def publications_after(after: int, limit: int = RESUME_LIMIT) -> list[dict[str, 
         publication_frame(publication)
         for publication in Publication.objects.filter(pk__gt=after).order_by("pk")[:limit]
     ]
+
+
+def publications_latest(count: int) -> list[Publication]:
+    """The last `count` publications, oldest first: what the live page shows before its socket opens."""
+    return list(Publication.objects.order_by("-pk")[:count])[::-1]

@@ -32,7 +32,7 @@ from reports.definitions import REPORTS, get_report_or_404
 from reports.export_slots import areleased_after, export_slot_acquire, released_after
 from reports.exports import acsv_chunks, ano_chunks, csv_chunks, csv_filename, no_chunks
 from reports.filters import DateRangeForm
-from reports.models import Publication
+from reports.selectors import publications_latest
 from reports.services import publication_create
 
 LIVE_PAGE_BACKLOG = 20
@@ -134,7 +134,7 @@ def report_publish(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def publications_live(request: HttpRequest) -> HttpResponse:
-    recent = list(Publication.objects.order_by("-id")[:LIVE_PAGE_BACKLOG])[::-1]
+    recent = publications_latest(LIVE_PAGE_BACKLOG)
     context = {
         "publications": recent,
         "last_id": recent[-1].pk if recent else 0,
