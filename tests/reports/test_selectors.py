@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 def publish(count: int) -> list[int]:
     user = get_user_model().objects.create_user("manager", is_staff=True)
     return [
-        Publication.objects.create(report_slug="top-products", title=f"Top products #{n}", published_by=user).pk
+        Publication.objects.create(report_slug="top-products", title=f"#{n}", published_by=user).pk
         for n in range(count)
     ]
 
