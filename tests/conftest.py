@@ -95,6 +95,21 @@ def start_stacks(env: dict[str, str], log_dir: Path) -> Stacks:
     return stacks
 
 
+def isolated_stacks(database_dir: Path, log_dir: Path, **extra: str) -> Iterator[Stacks]:
+    """Both stacks on a database and a Redis of their own, for a module's fixture: lockouts and
+    sign-up counts (every live test comes from 127.0.0.1) must not leak into other tests."""
+    database = LiveDatabase(database_dir)
+    database.create()
+    redis = RedisServer(log_dir)
+    redis.start()
+    stacks = start_stacks(base_environment(DATABASE_URL=database.url, REDIS_URL=redis.url, **extra), log_dir)
+    yield stacks
+    stacks.wsgi.stop()
+    stacks.asgi.stop()
+    redis.stop()
+    database.drop()
+
+
 @pytest.fixture(scope="session")
 def live_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks]:
     """Gunicorn (WSGI) and Uvicorn (ASGI) sharing one database and one Redis, for the session."""

@@ -11,11 +11,8 @@ import requests
 
 from demo.seeding import DEMO_PASSWORD
 from myproject.client_address import ClientAddressFromTrustedProxy, forwarded_client, trusted_networks
-from stacks.database import LiveDatabase
-from stacks.environment import base_environment
 from stacks.login import csrf_token
-from stacks.redis_server import RedisServer
-from tests.conftest import Stacks, start_stacks
+from tests.conftest import Stacks, isolated_stacks
 
 PROXY = trusted_networks(["127.0.0.1", "10.0.0.0/8"])
 
@@ -64,19 +61,12 @@ FAILURE_LIMIT = 3
 
 
 def start_throttled_stacks(tmp_path_factory, server_logs, **extra: str) -> Iterator[Stacks]:
-    database = LiveDatabase(tmp_path_factory.mktemp("client-address-db"))
-    database.create()
-    redis = RedisServer(server_logs)
-    redis.start()
-    env = base_environment(
-        DATABASE_URL=database.url, REDIS_URL=redis.url, AXES_FAILURE_LIMIT=str(FAILURE_LIMIT), **extra
+    yield from isolated_stacks(
+        tmp_path_factory.mktemp("client-address-db"),
+        server_logs,
+        AXES_FAILURE_LIMIT=str(FAILURE_LIMIT),
+        **extra,
     )
-    stacks = start_stacks(env, server_logs)
-    yield stacks
-    stacks.wsgi.stop()
-    stacks.asgi.stop()
-    redis.stop()
-    database.drop()
 
 
 @pytest.fixture(scope="module")

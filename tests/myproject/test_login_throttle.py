@@ -7,11 +7,8 @@ import pytest
 import requests
 
 from demo.seeding import DEMO_PASSWORD
-from stacks.database import LiveDatabase
-from stacks.environment import base_environment
 from stacks.login import csrf_token
-from stacks.redis_server import RedisServer
-from tests.conftest import start_stacks
+from tests.conftest import isolated_stacks
 
 pytestmark = pytest.mark.live
 
@@ -21,24 +18,12 @@ SIGNUPS_PER_HOUR = 3
 
 @pytest.fixture(scope="module")
 def throttled_stacks(tmp_path_factory, server_logs):
-    # A database and a Redis of their own: lockouts and sign-up counts must not leak into (or come
-    # from) the other live tests, which all come from 127.0.0.1 too.
-    database = LiveDatabase(tmp_path_factory.mktemp("throttle-db"))
-    database.create()
-    redis = RedisServer(server_logs)
-    redis.start()
-    env = base_environment(
-        DATABASE_URL=database.url,
-        REDIS_URL=redis.url,
+    yield from isolated_stacks(
+        tmp_path_factory.mktemp("throttle-db"),
+        server_logs,
         AXES_FAILURE_LIMIT=str(FAILURE_LIMIT),
         SIGNUP_RATE_LIMIT=f"{SIGNUPS_PER_HOUR}/h",
     )
-    stacks = start_stacks(env, server_logs)
-    yield stacks
-    stacks.wsgi.stop()
-    stacks.asgi.stop()
-    redis.stop()
-    database.drop()
 
 
 def post_form(base_url: str, path: str, fields: dict[str, str]) -> tuple[requests.Session, requests.Response]:
