@@ -196,8 +196,8 @@ def open_page(tab: BrowserPage, url: str, page: Page) -> int:
 
 
 def save_png(png: bytes, path: Path) -> None:
-    """Save a screenshot as a 256-colour PNG: a flat page loses nothing visible, the file a
-    third to a fifth of its size."""
+    """Save a screenshot as a 256-colour PNG: a page of flat colours loses nothing visible, and
+    the file shrinks to less than half."""
     from io import BytesIO
 
     from PIL import Image
