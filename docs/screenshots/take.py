@@ -231,10 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         "--pages", default=",".join(page.name for page in PAGES), help="comma-separated page names"
     )
     arguments = parser.parse_args(argv)
-    wanted = arguments.pages.split(",")
+    wanted = [name.strip() for name in arguments.pages.split(",")]
     unknown = sorted(set(wanted) - {page.name for page in PAGES})
     if unknown:
         parser.error(f"unknown page {', '.join(unknown)}; the pages are {', '.join(p.name for p in PAGES)}")
+    if not CHROMIUM.exists():
+        print(f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium).", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory(prefix="screenshots-") as work_dir:
         print("Starting Gunicorn, Uvicorn and Redis on a fresh seeded database...")
         with running_stacks(Path(work_dir)) as stacks, chromium() as browser:
