@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import requests
-
 from stacks.database import manage
 from stacks.environment import base_environment
 from stacks.login import csrf_token, logged_in_session
@@ -37,8 +35,8 @@ if TYPE_CHECKING:
 FOLDER = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-# Long enough for a page's WebSocket to open on a busy machine; a page that never gets ready is
-# still shot, with a warning.
+# Long enough for a page's WebSocket to open on a busy machine; a page that is not ready by then is
+# skipped with the reason rather than shown half-loaded.
 READY_TIMEOUT_MS = 15_000
 # Published before the live page is shot, so that it shows a backlog rather than an empty list.
 PUBLISHED_BEFORE_THE_SHOT = ["revenue-by-month", "top-products"]
@@ -170,16 +168,17 @@ def chromium() -> Iterator[Browser]:
 def new_context(browser: Browser, width: Width, base_url: str, user: str | None) -> BrowserContext:
     """A fresh browser profile at `width`, logged in as `user` through the login form (the session
     cookie serves both stacks: they share the database, and cookies ignore the port)."""
+    # A fixed locale and time zone: the same page draws the same pixels on any machine.
     context = browser.new_context(
         viewport={"width": width.width, "height": width.height},
         device_scale_factor=width.scale,
         is_mobile=width.name == "phone",
         has_touch=width.name == "phone",
-        locale="en-GB",
+        locale="en-US",
         timezone_id="UTC",
     )
     if user:
-        session: requests.Session = logged_in_session(base_url, user)
+        session = logged_in_session(base_url, user)
         context.add_cookies(
             [{"name": c.name, "value": c.value or "", "url": base_url} for c in session.cookies]
         )
@@ -209,13 +208,21 @@ def save_png(png: bytes, path: Path) -> None:
 
 
 def take(browser: Browser, stacks: RunningStacks, page: Page, width: Width) -> Path | None:
-    """Shoot one page at one width; None (with the reason printed) when the page is not there."""
-    url = stacks.url(page)
+    """Shoot one page at one width; None (with the reason printed) when the page is not there or
+    never gets ready."""
+    from playwright.sync_api import TimeoutError as NotReady
+
     with ExitStack() as cleanup:
         context = new_context(browser, width, stacks.wsgi.url, page.user)
         cleanup.callback(context.close)
         tab = context.new_page()
-        status = open_page(tab, url, page)
+        try:
+            status = open_page(tab, stacks.url(page), page)
+        except NotReady as error:
+            print(
+                f"  skipped {page.name}: not ready on the {page.stack} stack: {error.message.splitlines()[0]}"
+            )
+            return None
         if status >= 400:
             print(f"  skipped {page.name}: {page.path} answered {status} on the {page.stack} stack")
             return None
