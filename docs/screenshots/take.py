@@ -40,9 +40,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 READY_TIMEOUT_MS = 15_000
 # Published before the live page is shot, so that it shows a backlog rather than an empty list.
 PUBLISHED_BEFORE_THE_SHOT = ["revenue-by-month", "top-products"]
-# Chat message times and publication dates come from the clock of the run (seed_demo posts the
-# messages "now"); shown as this moment instead, so that re-running changes no pixel.
-STEADY_TIME = "2026-01-15T10:30:00"
+# Chat messages and publications are stamped with the clock of the run (seed_demo posts the
+# messages "now"); restamped with this moment before the shots, so that re-running changes no pixel.
+STEADY_TIME = "2026-01-15T10:30:00+00:00"
+RESTAMP = (
+    "from django.utils.dateparse import parse_datetime\n"
+    "from chat.models import Message\n"
+    "from reports.models import Publication\n"
+    "moment = parse_datetime({moment!r})\n"
+    "Message.objects.update(created=moment)\n"
+    "Publication.objects.update(published_at=moment)\n"
+)
 
 
 @dataclass(frozen=True)
@@ -85,18 +93,8 @@ PAGES = [
     Page("live", "/reports/live/", stack="asgi", ready=('[data-testid="publications"] li[data-id]',)),
 ]
 
-# Run in the page before a shot: the clock text and the process facts that differ from run to run.
-STEADY_SCRIPT = """steady => {
-    const when = new Date(steady);
-    const pad = n => String(n).padStart(2, "0");
-    const clock = `${pad(when.getHours())}:${pad(when.getMinutes())}`;
-    const day = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
-    for (const node of document.querySelectorAll("time")) {
-        node.dateTime = steady;
-        node.textContent = /^\\d\\d:\\d\\d$/.test(node.textContent.trim())
-            ? clock : /^\\d{4}-/.test(node.textContent.trim())
-            ? `${day} ${clock}:00` : when.toLocaleString();
-    }
+# Run in the page before a shot: the process facts that differ from run to run and machine to machine.
+STEADY_SCRIPT = """() => {
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) {
         walker.currentNode.textContent = walker.currentNode.textContent.replace(/\\bpid \\d+/, "pid 4242");
@@ -109,6 +107,7 @@ STEADY_SCRIPT = """steady => {
 class RunningStacks:
     wsgi: WebServer
     asgi: WebServer
+    env: dict[str, str]
 
     def url(self, page: Page) -> str:
         return f"{(self.wsgi if page.stack == 'wsgi' else self.asgi).url}{page.path}"
@@ -131,7 +130,7 @@ def running_stacks(work_dir: Path, *seed_options: str) -> Iterator[RunningStacks
         for server in (asgi, wsgi):
             server.start()
             cleanup.callback(server.stop)
-        yield RunningStacks(wsgi, asgi)
+        yield RunningStacks(wsgi, asgi, env)
 
 
 def publish_reports(stacks: RunningStacks, slugs: list[str]) -> None:
@@ -226,7 +225,7 @@ def take(browser: Browser, stacks: RunningStacks, page: Page, width: Width) -> P
         if status >= 400:
             print(f"  skipped {page.name}: {page.path} answered {status} on the {page.stack} stack")
             return None
-        tab.evaluate(STEADY_SCRIPT, STEADY_TIME)
+        tab.evaluate(STEADY_SCRIPT)
         path = FOLDER / f"{page.name}-{width.name}.png"
         save_png(tab.screenshot(full_page=True, animations="disabled", caret="hide"), path)
         return path
@@ -249,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Starting Gunicorn, Uvicorn and Redis on a fresh seeded database...")
         with running_stacks(Path(work_dir)) as stacks, chromium() as browser:
             publish_reports(stacks, PUBLISHED_BEFORE_THE_SHOT)
+            manage(stacks.env, "shell", "--command", RESTAMP.format(moment=STEADY_TIME))
             skipped = 0
             for page in PAGES:
                 if page.name not in wanted:
