@@ -132,7 +132,7 @@ def browser():
         yield launched
 
 
-# Failing on the code as it is today; each mark goes once the fix lands (strict: a mark on a page
+# Known failures, each with its cause; a mark goes once its fix lands (strict: a mark on a page
 # that passes fails the run, so none can stay behind unnoticed).
 FAVICON_MISSING = "no /favicon.ico: the browser's request for it answers 404"
 DEMO_TABLE = "table.probes is 442 px wide and no container scrolls it: the page scrolls sideways"
