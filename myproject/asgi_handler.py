@@ -1,4 +1,5 @@
-"""Django's ASGI handler, with the request's thread taken from a pool instead of made and joined.
+"""Django's ASGI handler, with the request's thread taken from a pool instead of made and joined,
+and the request signals' sync receivers sent in one hop instead of two.
 
 Under ASGI, Django runs a request's sync code (signal receivers, sync middleware and views, the
 final `response.close()`) through `sync_to_async(thread_sensitive=True)`, and asgiref guarantees
@@ -11,7 +12,16 @@ does not block. Two OS threads are started and torn down per request, whatever t
 `PooledThreadASGIHandler` hands `ThreadSensitiveContext` an executor of its own, leased from
 `RequestThreadPool` for the request and given back afterwards: same guarantee, no thread churn.
 
-What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the request's thread"):
+It also saves a hop. Django sends `request_started` through `Signal.asend()`, a hop of its own
+whose sync receivers (resetting the query log, closing stale database connections) only tidy the
+request's thread, and `request_finished` from `response.close()`, a second hop. Here the first
+one's receivers are held back by the request's executor and run just ahead of the request's first
+call on that thread, in the same hand-off: a sync view or middleware hook, an ORM query from an
+async view, or at the latest `response.close()`. An async view that never needs the thread costs one
+hop, which carries both signals.
+
+What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the request's thread"
+and "One hop for both request signals"):
 
 - Thread-locals outlive the request. A thread now serves many requests one after another, as a
   WSGI worker thread does: a library that keeps per-request state in a plain `threading.local`
@@ -22,10 +32,15 @@ What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the re
 - A thread is never lent while it still runs work of an earlier request. A request whose task is
   cancelled (twice: asgiref's sync_to_async waits for its thread after the first) can leave its
   sync call running; that executor is retired, not pooled.
-- It leans on two APIs: `ThreadSensitiveContext(executor=...)` (public in asgiref 3.13) and
-  `ASGIHandler.handle()` (Django's). requirements.txt pins asgiref and Django, and
-  tests/myproject/test_asgi_handler.py fails when Django's `ASGIHandler.__call__`, which this class
-  replaces, changes: re-read it after an upgrade before updating the test.
+- `request_started`'s sync receivers still all run, in order, on the request's thread and before
+  any other code of the request there, but no longer before the async middleware and view on the
+  loop. One that raises fails the request at its first sync call (a 500) or, for a request with
+  none, at its end, after the response went out. Changes they make to contextvars stay with them.
+- It leans on three APIs: `ThreadSensitiveContext(executor=...)` (public in asgiref 3.13),
+  `ASGIHandler.handle()` and `Signal._live_receivers()` (Django's). requirements.txt pins asgiref
+  and Django, and tests/myproject/test_asgi_handler.py fails when Django's `ASGIHandler.__call__`
+  or `handle()`, which this class repeats, changes: re-read them after an upgrade and port the
+  change before updating the test.
 """
 
 import asyncio
@@ -145,7 +160,9 @@ class RequestThreadPool:
 
 
 # The request's RequestThread, for `handle()`, whose signature is Django's and takes no executor.
-current_request_thread: contextvars.ContextVar[RequestThread] = contextvars.ContextVar("current_request_thread")
+current_request_thread: contextvars.ContextVar[RequestThread] = contextvars.ContextVar(
+    "current_request_thread"
+)
 
 
 class PooledThreadASGIHandler(ASGIHandler):
@@ -167,9 +184,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         leased = current_request_thread.set(executor)
         try:
             async with ThreadSensitiveContext(executor=executor):
-                # django-stubs type handle() with a plain dict scope and Mapping events; asgiref's
-                # TypedDicts describe the same objects more precisely.
-                await self.handle(scope, receive, send)  # type: ignore[arg-type]
+                await self.handle(scope, receive, send)
         finally:
             # Only a request that ended in an exception, before any sync call, leaves work held back.
             executor.run_held_back_work()
@@ -187,11 +202,11 @@ class PooledThreadASGIHandler(ASGIHandler):
         signal, sender = signals.request_started, self.__class__
         # Django's own split of the receivers (what Signal.asend and Signal.send use).
         sync_receivers, async_receivers = signal._live_receivers(sender)
-        request_thread = current_request_thread.get(None)
-        if sync_receivers and request_thread is None:  # handle() called without __call__
-            await signal.asend(sender=sender, scope=scope)
-            return
         if sync_receivers:
+            request_thread = current_request_thread.get(None)
+            if request_thread is None:  # handle() called without __call__: no executor to hold them
+                await signal.asend(sender=sender, scope=scope)
+                return
             context = contextvars.copy_context()
 
             def send_to_sync_receivers() -> None:
@@ -201,11 +216,14 @@ class PooledThreadASGIHandler(ASGIHandler):
                     receiver(signal=signal, sender=sender, scope=scope)
 
             request_thread.run_ahead_of_next_call(functools.partial(context.run, send_to_sync_receivers))
-        await asyncio.gather(*(receiver(signal=signal, sender=sender, scope=scope) for receiver in async_receivers))
+        await asyncio.gather(
+            *(receiver(signal=signal, sender=sender, scope=scope) for receiver in async_receivers)
+        )
 
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
         # Django's ASGIHandler.handle, with one change, marked: request_started is sent by
-        # send_request_started(). tests/myproject/test_asgi_handler.py compares the two.
+        # send_request_started(). tests/myproject/test_asgi_handler.py compares the two, so the
+        # code stays as Django writes it (SIM105).
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
@@ -215,13 +233,14 @@ class PooledThreadASGIHandler(ASGIHandler):
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             body_file.close()
-            await self.send_response(error_response, send)
-            await sync_to_async(error_response.close)()
+            # django-stubs cannot tell that create_request() returns a request or an error response.
+            await self.send_response(error_response, send)  # type: ignore[arg-type]
+            await sync_to_async(error_response.close)()  # type: ignore[union-attr]
             return
 
         async def process_request(request: Any, send: Any) -> Any:
             response = await self.run_get_response(request)
-            try:
+            try:  # noqa: SIM105
                 await self.send_response(response, send)
             except asyncio.CancelledError:
                 pass
@@ -243,7 +262,7 @@ class PooledThreadASGIHandler(ASGIHandler):
                     raise
             else:
                 task.cancel()
-                try:
+                try:  # noqa: SIM105
                     await task
                 except asyncio.CancelledError:
                     pass
