@@ -46,6 +46,13 @@ def events() -> list[tuple[str, str]]:
         signal.disconnect(receiver)
 
 
+@pytest.fixture
+def asgi_connection_policy(monkeypatch) -> None:
+    """settings.py's policy for an ASGI process: close the connection when the request ends (the
+    suite's settings are a WSGI process's, which keep it for the next request on the thread)."""
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+
+
 def names(events: list[tuple[str, str]]) -> list[str]:
     return [event for event, _ in events]
 
@@ -72,7 +79,9 @@ async def test_on_the_async_native_stack_both_signals_reach_the_request_thread_i
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("view", ["/demo/sync/db/", "/demo/async/db/"])
-async def test_request_started_reaches_the_thread_before_the_request_opens_a_connection(stack, events, view):
+async def test_request_started_reaches_the_thread_before_the_request_opens_a_connection(
+    stack, events, view, asgi_connection_policy
+):
     assert status_of(await serve(stack, view)) == 200
 
     assert names(events) == ["started", "connected", "finished"]
@@ -84,10 +93,8 @@ async def test_request_started_reaches_the_thread_before_the_request_opens_a_con
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("view", ["/demo/sync/db/", "/demo/async/db/"])
 async def test_the_request_threads_database_connection_is_closed_on_that_thread_when_the_request_ends(
-    stack, monkeypatch, view
+    stack, monkeypatch, view, asgi_connection_policy
 ):
-    # The ASGI policy of settings.py (the suite's settings are WSGI's, which keep connections).
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     opened, closed = [], []
     wrapper_class = type(connections["default"])
     close = wrapper_class.close
