@@ -177,7 +177,8 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def __call__(  # type: ignore[override]
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        # Django's own __call__, with one change: the executor handed to ThreadSensitiveContext.
+        # Django's own __call__, with one change: the executor handed to ThreadSensitiveContext,
+        # which handle() finds in current_request_thread.
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         executor = self.threads.lease()
