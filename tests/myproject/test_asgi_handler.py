@@ -25,6 +25,14 @@ async def test_hello_with_the_full_middleware_makes_one_hop(async_native, hops):
     assert hops == ["sync_to_async('HttpResponseBase.close')"]
 
 
+async def test_a_def_view_makes_two_hops_its_own_and_the_close(async_native, hops):
+    sent = await serve(async_native, "/demo/sync/hello/")
+
+    assert status_of(sent) == 200
+    # request_started's sync receivers ride along with the view's hop.
+    assert hops == ["sync_to_async('sync_hello')", "sync_to_async('HttpResponseBase.close')"]
+
+
 async def test_the_stock_stack_hops_for_each_middleware_hook(stock, hops):
     sent = await serve(stock, "/demo/async/hello/")
 
