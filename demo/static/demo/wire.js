@@ -65,12 +65,12 @@ async function fetchTrace(token, tries = 1) {
 
 // One ASGI event as a line: direction, type, and the sizes and flags rather than the bytes.
 function eventLine(event) {
-  const parts = [event.direction === "sent" ? "sent    " : "received", event.type];
+  const parts = [event.direction, event.type];
   if (event.status !== undefined) parts.push(`status=${event.status}`);
   if (event.headers) parts.push(`headers: ${event.headers.length}`);
   if (event.body_bytes !== undefined) parts.push(`body: ${event.body_bytes} bytes`);
   if (event.more_body !== undefined) parts.push(`more_body=${event.more_body}`);
-  if (event.text_chars !== undefined) parts.push(`text: ${event.text_chars} chars ${JSON.stringify(event.text_preview)}`);
+  if (event.text_chars !== undefined) parts.push(`text (${event.text_chars} chars): ${event.text_preview}`);
   if (event.bytes_bytes !== undefined) parts.push(`bytes: ${event.bytes_bytes}`);
   if (event.code !== undefined) parts.push(`code=${event.code}`);
   const item = element("li", event.direction, parts.join("  "));
