@@ -28,7 +28,7 @@ def wire(request: HttpRequest) -> HttpResponse:
         "socket_port": socket_port or "",
         "token_placeholder": TOKEN_PLACEHOLDER,
         "trace_header": TRACE_HEADER,
-        "trace_minutes": TRACE_SECONDS // 60,
+        "trace_seconds": TRACE_SECONDS,
         "echo_frames": MAX_FRAMES,
         # As on the chat's pages: Gunicorn cannot accept a WebSocket, so a page it served sends its
         # socket to CHAT_WEBSOCKET_PORT, or relies on a proxy that routes /ws/ to the ASGI stack.
@@ -43,6 +43,6 @@ def wire_trace(request: HttpRequest, token: str) -> JsonResponse:
     trace = stored_trace(token)
     if trace is None:
         return JsonResponse(
-            {"error": f"no trace with this token: traces are kept {TRACE_SECONDS // 60} minutes"}, status=404
+            {"error": f"no trace with this token: traces are kept {TRACE_SECONDS} seconds"}, status=404
         )
     return JsonResponse(trace)

@@ -36,6 +36,7 @@ from myproject.wire_trace import (
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
     from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent, Scope
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,9 @@ TRACE_HEADER = "X-Wire-Trace"
 # adds keys to the scope the same way: `user`, `session`, `url_route`).
 SCOPE_TOKEN_KEY = "wire_trace"
 TRACE_CACHE = "wire"
-# Long enough to read the page and fetch it again, short enough that traces do not pile up.
-TRACE_SECONDS = 300
+# The page fetches a trace within a second of its recording; a minute leaves time to open the JSON
+# by hand, and keeps what anyone can make the server store (a few kilobytes per capture) short-lived.
+TRACE_SECONDS = 60
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 # What the cache raises when Redis is away: the capture still answers, its trace is lost.
 STORE_ERRORS = (RedisError, OSError)
