@@ -8,7 +8,9 @@ import requests
 
 from stacks.environment import base_environment
 from stacks.login import logged_in_session
+from stacks.nginx import NGINX_BINARY, NginxServer
 from stacks.web import WebServer, runserver, uvicorn_server
+from tests.conftest import skip_unless
 from tests.demo.wire_client import captured, echo_exchange, entries, event_types, trace, trace_response
 
 pytestmark = pytest.mark.live
@@ -168,3 +170,22 @@ def test_runserver_goes_through_the_asgi_recorder(live_database, server_logs):
     assert event_types(recorded) == HTTP_EVENTS
     assert echoes == ["ping 1", "ping 2", "ping 3"]
     assert event_types(socket_trace)[-1] == "received websocket.disconnect"
+
+
+def test_behind_nginx_the_capture_reaches_gunicorn_and_the_socket_uvicorn(live_stacks, server_logs):
+    skip_unless(NGINX_BINARY is not None, "nginx is not installed (apt-get install nginx-light)")
+    nginx = NginxServer(live_stacks.wsgi.url, live_stacks.asgi.url, server_logs)
+    nginx.start()
+    try:
+        _, token = captured(nginx.url)
+        recorded = trace(nginx.url, token)
+        socket_token, echoes, _ = echo_exchange(nginx.port)
+        socket_trace = trace(nginx.url, socket_token)
+    finally:
+        nginx.stop()
+
+    # What docker compose runs: the page and its capture on WSGI, the socket on ASGI, one Redis.
+    assert recorded["interface"] == "wsgi"
+    assert "HTTP_X_FORWARDED_FOR" in entries(recorded, "http")
+    assert socket_trace["interface"] == "asgi"
+    assert echoes == ["ping 1", "ping 2", "ping 3"]
