@@ -58,7 +58,13 @@ def debug_stacks(live_database, shared_redis_url, server_logs) -> Iterator[tuple
 
 
 def wait_for_section(page, name: str, state: str = "shown") -> None:
-    page.wait_for_selector(f'[data-testid="{name}-status"][data-state="{state}"]', timeout=SHOWN_WITHIN_MS)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    status = f'[data-testid="{name}-status"]'
+    try:
+        page.wait_for_selector(f'{status}[data-state="{state}"]', timeout=SHOWN_WITHIN_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"the {name} section is not {state}: {page.inner_text(status)!r}; errors: {page.errors}")
 
 
 def cells(page, table: str, column: int, section: str = "http-trace") -> list[str]:

@@ -10,8 +10,8 @@ const ENVIRON_GROUPS = [
   ["server", "The server's own keys", "Extensions a server may add, named with a prefix of its own."],
 ];
 // The trace of a socket is stored once the application has seen websocket.disconnect, a moment
-// after the browser's close event: ask a few times before giving up.
-const TRACE_TRIES = 10;
+// after the browser's close event: ask again for a few seconds (a busy server) before giving up.
+const TRACE_TRIES = 20;
 const TRACE_RETRY_MS = 300;
 
 function element(tag, className, text) {
