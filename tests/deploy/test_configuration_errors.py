@@ -94,3 +94,14 @@ def test_manage_py_runs_with_a_usable_configuration():
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_refusal_that_only_the_asgi_settings_make_is_caught_before_the_asgi_server_starts():
+    # Under ASGI the database pool exists, and the export limit must stay below its size.
+    env = environment(DATABASE_URL="postgres://postgres@127.0.0.1:5432/test", REPORTS_EXPORT_CONCURRENCY="10")
+
+    result = start(["deploy/start-asgi.sh"], env)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "REPORTS_EXPORT_CONCURRENCY (10) must be below" in result.stderr
