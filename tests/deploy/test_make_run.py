@@ -129,8 +129,46 @@ def test_ctrl_c_stops_the_servers_before_the_embedded_redis_without_a_traceback(
     assert still_running == []
     assert "Traceback" not in output
     assert "lost Redis" not in output  # what the channel layer logs when Redis goes first
-    # Honcho's own lines, in the order the processes stopped.
-    assert re.findall(r"\| (\w+)\.1 stopped \(rc=", output)[-1] == "redis", output
+    # Honcho's own lines, in the order the processes stopped: Redis after Uvicorn, its last client.
+    stopped = re.findall(r"\| (\w+)\.1 stopped \(rc=", output)
+    assert stopped.index("redis") > stopped.index("asgi"), output
+
+
+def test_a_second_make_run_says_another_one_is_running_and_how_to_pick_other_ports(run_env, tmp_path):
+    first = start_make_run(run_env, tmp_path / "first.log")
+    try:
+        wait_until(
+            lambda: (
+                answers(f"http://127.0.0.1:{run_env['WSGI_PORT']}/readyz")
+                and answers(f"http://127.0.0.1:{run_env['ASGI_PORT']}/readyz")
+            ),
+            SETUP_AND_START_SECONDS,
+            "the first make run to be ready",
+            interval=0.5,
+        )
+        second = subprocess.run(
+            ["make", "run"],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=SETUP_AND_START_SECONDS,
+        )
+    finally:
+        stop_with_ctrl_c(first)
+
+    assert second.returncode != 0
+    assert (
+        f"port {run_env['WSGI_PORT']} (WSGI) is already in use, by this project's WSGI stack" in second.stderr
+    )
+    assert (
+        f"port {run_env['ASGI_PORT']} (ASGI) is already in use, by this project's ASGI stack" in second.stderr
+    )
+    assert "Another `make run` seems to be running" in second.stderr
+    assert re.search(
+        r"make run WSGI_PORT=\d+ ASGI_PORT=\d+ EMBEDDED_REDIS_PORT=\d+$", second.stderr, re.MULTILINE
+    )
+    assert "Traceback" not in second.stderr
 
 
 def test_make_run_refuses_a_port_in_use_and_names_it(run_env, tmp_path):
