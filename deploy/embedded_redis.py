@@ -15,6 +15,7 @@ Redis runs as a child of this process, which adds two things to a bare `exec red
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -26,6 +27,7 @@ from typing import IO
 
 import redis
 
+HOST = "127.0.0.1"
 # Redis 6.2 warns at every start when vm.overcommit_memory is 0, and has no option to silence it.
 # Overcommit matters only when Redis forks a child to write a snapshot or feed a replica; this
 # Redis does neither (no --save, no appendonly, no replica), so for it the warning is noise.
@@ -40,7 +42,7 @@ PR_SET_PDEATHSIG = 1
 def redis_command(port: int) -> list[str]:
     return [
         "redis-server",
-        *("--bind", "127.0.0.1", "--port", str(port)),
+        *("--bind", HOST, "--port", str(port)),
         *("--save", "", "--appendonly", "no", "--protected-mode", "yes"),
     ]
 
@@ -48,21 +50,24 @@ def redis_command(port: int) -> list[str]:
 def stop_with_this_process() -> None:
     """Runs in the child before exec. Redis has a session of its own (honcho's signal to this
     process's group must not reach it), so nothing else would stop it if this process were killed
-    outright: honcho sends SIGKILL to whatever outlasts the first process to stop by 5 s."""
+    outright (honcho sends SIGKILL to whatever outlasts the first process to stop by 5 s; the chaos
+    runs kill it to crash Redis): the kernel then kills Redis too."""
     if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def copy_output(stream: IO[bytes]) -> None:
     for line in iter(stream.readline, b""):
         if OVERCOMMIT_WARNING not in line:
-            sys.stdout.buffer.write(line)
-            sys.stdout.buffer.flush()
+            # Whoever read the output may be gone first (honcho killed): keep draining Redis's pipe.
+            with contextlib.suppress(BrokenPipeError):
+                sys.stdout.buffer.write(line)
+                sys.stdout.buffer.flush()
 
 
 def wait_for_clients_to_leave(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    with redis.Redis(port=port, socket_timeout=1) as client:
+    with redis.Redis(host=HOST, port=port, socket_timeout=1) as client:
         while time.monotonic() < deadline:
             try:
                 if client.info("clients")["connected_clients"] <= 1:  # the one asking

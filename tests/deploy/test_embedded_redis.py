@@ -28,7 +28,7 @@ class EmbeddedRedis(ManagedProcess):
         wait_until(self.answers, START_TIMEOUT_SECONDS, f"Redis on port {self.port}")
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=2)
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
 
     def answers(self) -> bool:
         try:
