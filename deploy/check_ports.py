@@ -74,6 +74,9 @@ def main(arguments: list[str]) -> int:
     ports = {}
     for argument in arguments:
         variable, _, port = argument.partition("=")
+        if not (port.isascii() and port.isdecimal() and 0 < int(port) < 65536):
+            print(f"make run: {variable} must be a port number (1-65535), not {port!r}.", file=sys.stderr)
+            return 2
         ports[variable] = int(port)
     taken = [variable for variable, port in ports.items() if not port_is_free(port)]
     if not taken:

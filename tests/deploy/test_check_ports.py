@@ -47,6 +47,14 @@ def test_free_ports_pass():
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("port", ["abc", "0", "70000", ""])
+def test_a_value_that_is_no_port_number_is_refused_naming_the_variable(port):
+    result = check_ports(f"ASGI_PORT={port}")
+
+    assert result.returncode != 0
+    assert result.stderr == f"make run: ASGI_PORT must be a port number (1-65535), not {port!r}.\n"
+
+
 def test_a_port_in_use_is_named_with_its_role(listener):
     taken = listener.getsockname()[1]
 
