@@ -26,6 +26,7 @@ BAD_CONFIGURATIONS = {
     "a Redis URL of another scheme": ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
     "a Redis URL with a bad port": ({"REDIS_URL": "redis://127.0.0.1:notaport/0"}, "REDIS_URL"),
     "a sentinel without a port": ({"REDIS_SENTINELS": "127.0.0.1"}, "REDIS_SENTINELS"),
+    "a number that is not one": ({"DJANGO_HSTS_SECONDS": "soon"}, "DJANGO_HSTS_SECONDS"),
 }
 
 ENTRY_POINTS = {
