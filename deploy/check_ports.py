@@ -32,8 +32,8 @@ def port_is_free(port: int) -> bool:
 
 
 def interface_of_server_on(port: int) -> str | None:
-    """ "wsgi" or "asgi" when one of this project's servers answers there: every response it sends
-    carries X-Interface."""
+    """The interface, "wsgi" or "asgi", when one of this project's servers answers there: every
+    response it sends carries X-Interface."""
     connection = http.client.HTTPConnection(HOST, port, timeout=PROBE_TIMEOUT_SECONDS)
     try:
         connection.request("GET", "/healthz")
@@ -70,6 +70,18 @@ def free_port_near(port: int, excluded: set[int]) -> int | None:
     return None
 
 
+def suggested_ports(ports: dict[str, int], taken: list[str]) -> list[str]:
+    """VARIABLE=PORT for each taken port: free ones, distinct from each other and from the rest."""
+    excluded = set(ports.values())
+    suggestions = []
+    for variable in taken:
+        alternative = free_port_near(ports[variable], excluded)
+        if alternative is not None:
+            excluded.add(alternative)
+            suggestions.append(f"{variable}={alternative}")
+    return suggestions
+
+
 def main(arguments: list[str]) -> int:
     ports = {}
     for argument in arguments:
@@ -82,32 +94,27 @@ def main(arguments: list[str]) -> int:
     if not taken:
         return 0
 
-    another_make_run = False
+    ours = False
     for variable in taken:
         holder = holder_of(variable, ports[variable])
-        # The Redis alone is no sign of another `make run`: any Redis could sit on that port.
-        another_make_run |= holder is not None and variable not in REDIS_PORTS
+        # A Redis alone is no sign of this project: any Redis could sit on that port.
+        ours |= holder is not None and variable not in REDIS_PORTS
         by = f", by {holder}" if holder else ""
+        role = ROLES.get(variable, variable)
+        print(f"make run: port {ports[variable]} ({role}) is already in use{by}.", file=sys.stderr)
+    if ours:
+        # docker-compose.yml publishes the stacks on the same ports as `make run`.
         print(
-            f"make run: port {ports[variable]} ({ROLES.get(variable, variable)}) is already in use{by}.",
+            "This project is already running (another `make run`, or `docker compose up`): stop it with",
             file=sys.stderr,
         )
-    if another_make_run:
         print(
-            "Another `make run` seems to be running: stop it (Ctrl-C in its terminal), or run this one",
+            "Ctrl-C in its terminal (or `docker compose down`), or run this one on other ports:",
             file=sys.stderr,
         )
-        print("on other ports:", file=sys.stderr)
     else:
         print("Stop whatever is listening there, or run `make run` on other ports:", file=sys.stderr)
-    excluded = set(ports.values())
-    suggestions = []
-    for variable in taken:
-        alternative = free_port_near(ports[variable], excluded)
-        if alternative is not None:
-            excluded.add(alternative)
-            suggestions.append(f"{variable}={alternative}")
-    print(f"    make run {' '.join(suggestions)}", file=sys.stderr)
+    print(f"    make run {' '.join(suggested_ports(ports, taken))}", file=sys.stderr)
     return 1
 
 

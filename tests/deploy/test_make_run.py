@@ -164,7 +164,7 @@ def test_a_second_make_run_says_another_one_is_running_and_how_to_pick_other_por
     assert (
         f"port {run_env['ASGI_PORT']} (ASGI) is already in use, by this project's ASGI stack" in second.stderr
     )
-    assert "Another `make run` seems to be running" in second.stderr
+    assert "This project is already running (another `make run`" in second.stderr
     assert re.search(
         r"make run WSGI_PORT=\d+ ASGI_PORT=\d+ EMBEDDED_REDIS_PORT=\d+$", second.stderr, re.MULTILINE
     )
