@@ -6,9 +6,9 @@ alone, that line comes last under fifty lines of import machinery, once per proc
 
 - `manage.py` calls `load_settings_or_exit()` before handing over to Django.
 - The start scripts (deploy/start-*.sh) run `python -m myproject.preflight wsgi|asgi` before they
-  exec the server. The check cannot wait for the server: Gunicorn, Uvicorn, Daphne and Granian
+  exec the server. The check cannot be left to the server: Gunicorn, Uvicorn, Daphne and Granian
   import myproject.wsgi or myproject.asgi themselves, in each worker, and report an import error
-  their own way (Gunicorn boots the worker again and again, then gives up with its own traceback).
+  their own way (Gunicorn logs a traceback from every worker, then "Worker failed to boot").
 """
 
 import os
