@@ -44,9 +44,13 @@ class YearMonth(Func):
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> _AsSqlType:
-        return self.as_sql(
-            compiler, connection, template="strftime('%%Y-%%m', %(expressions)s)", **extra_context
+        # The format goes in as a bound parameter, not as text in the SQL: Django's SQL strings are
+        # %-format strings, and a literal '%Y' in one breaks as soon as the query has parameters
+        # (a date filter) and debug mode logs it: last_executed_query() runs `sql % params`.
+        sql, params = self.as_sql(
+            compiler, connection, template="strftime(%%s, %(expressions)s)", **extra_context
         )
+        return sql, ("%Y-%m", *params)
 
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
