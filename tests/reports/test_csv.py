@@ -4,11 +4,10 @@ import re
 import warnings
 
 import pytest
+from django.http import QueryDict
 from django.test import AsyncClient, Client
 
 from reports import exports
-from django.http import QueryDict
-
 from reports.definitions import REPORTS
 from reports.filters import DateRange, DateRangeForm
 from tests.reports.conftest import DATE_FILTERS
