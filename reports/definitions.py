@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import CharField, Count, DecimalField, ExpressionWrapper, F, Func, QuerySet, Sum
 from django.http import Http404
 
@@ -26,6 +27,7 @@ ColumnKind = Literal["text", "integer", "money", "datetime"]
 Row = Mapping[str, Any]
 ReportRows = QuerySet[OrderLine, Row]
 
+CENTS = Decimal("0.01")
 LINE_REVENUE = ExpressionWrapper(
     F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
 )
@@ -64,19 +66,30 @@ class Column:
     key: str
     label: str
     kind: ColumnKind = "text"
+    # False for codes such as SKUs and order numbers: a line break at their hyphens would make
+    # two half-codes of one.
+    wraps: bool = True
 
     @property
     def numeric(self) -> bool:
         return self.kind in {"integer", "money"}
 
+    @property
+    def cell_class(self) -> str:
+        """The page's CSS classes for this column's cells: numbers align right, and numbers,
+        timestamps and codes are never broken across lines."""
+        unbreakable = self.numeric or self.kind == "datetime" or not self.wraps
+        return " ".join(name for name, wanted in (("num", self.numeric), ("nowrap", unbreakable)) if wanted)
+
     def display(self, value: Any) -> str:
-        """The value as the page shows it."""
+        """The value as the page shows it: numbers grouped by thousands with the `intcomma`
+        template filter, which the templates use for their own counts too."""
         if value is None:
             return ""
         if self.kind == "money":
-            return f"{Decimal(value):,.2f}"
+            return intcomma(Decimal(value).quantize(CENTS))
         if self.kind == "integer":
-            return f"{value:,}"
+            return intcomma(value)
         return self.csv_value(value)
 
     def csv_value(self, value: Any) -> str:
@@ -188,7 +201,7 @@ REPORTS: dict[str, Report] = {
             title="Top products",
             description=f"The {TOP_PRODUCTS_LIMIT} products that brought in the most revenue.",
             columns=(
-                Column("sku", "SKU"),
+                Column("sku", "SKU", wraps=False),
                 Column("name", "Product"),
                 Column("category", "Category"),
                 Column("units", "Units", "integer"),
@@ -217,10 +230,10 @@ REPORTS: dict[str, Report] = {
             columns=(
                 Column("id", "Line"),
                 Column("placed_at", "Placed at", "datetime"),
-                Column("order_number", "Order"),
+                Column("order_number", "Order", wraps=False),
                 Column("customer", "Customer"),
                 Column("region", "Region"),
-                Column("sku", "SKU"),
+                Column("sku", "SKU", wraps=False),
                 Column("product_name", "Product"),
                 Column("quantity", "Quantity", "integer"),
                 Column("unit_price", "Unit price", "money"),

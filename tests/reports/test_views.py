@@ -1,3 +1,4 @@
+import random
 import re
 
 import pytest
@@ -8,6 +9,7 @@ from django.utils.html import escape
 from reports.definitions import REPORTS
 from reports.filters import DateRange, DateRangeForm
 from reports.models import Product, Publication
+from reports.seeding import seed_shop
 from reports.views import LIVE_PAGE_BACKLOG
 from tests.reports.conftest import DATE_FILTERS
 
@@ -93,6 +95,14 @@ def test_the_order_lines_page_previews_its_first_rows_and_counts_them_all(client
     preview = REPORTS["order-lines"].preview_rows
     assert len(table_rows(response.text)) == preview
     assert f"Showing the first {preview} of {shop} rows" in response.text
+
+
+def test_the_row_count_is_grouped_by_thousands_like_the_table(client, shop):
+    seed_shop(random.Random("tests:more lines"), 1_024)  # tops the shop up to 1,024 lines
+
+    response = client.get("/reports/order-lines/")
+
+    assert 'data-testid="total-rows">Showing the first 100 of 1,024 rows;' in response.text
 
 
 @pytest.mark.parametrize(

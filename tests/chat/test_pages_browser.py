@@ -1,7 +1,8 @@
-"""The chat pages at phone width, in Debian's Chromium against a real Uvicorn."""
+"""The chat pages as Debian's Chromium shows them, at phone width, against a real Uvicorn."""
 
 import pytest
 
+from chat.models import MESSAGE_MAX_LENGTH
 from demo.seeding import DEMO_PASSWORD
 from tests.browser import PHONE, chromium, page_overflow
 
@@ -82,3 +83,17 @@ def test_the_lobby_at_phone_width_wraps_a_long_room_name(phone, base_url):
 
     assert phone.locator(f"[data-testid=rooms] a[href='/chat/{LONG_ROOM}/']").count() == 1
     assert page_overflow(phone) <= 0
+
+
+def test_the_length_limit_is_written_like_every_other_count(phone, base_url):
+    phone.goto(f"{base_url}/chat/{LONG_ROOM}/")
+    phone.wait_for_selector('[data-testid="connection"][data-state="open"]', timeout=SHOWN_WITHIN_MS)
+    # Past the input's maxlength, as a paste into an older browser or a script could put it.
+    phone.eval_on_selector(
+        "#chat-text", "(input, length) => { input.value = 'a'.repeat(length); }", MESSAGE_MAX_LENGTH + 1
+    )
+    phone.press("#chat-text", "Enter")
+
+    problem = phone.wait_for_selector("[data-testid=problem]:not([hidden])", timeout=SHOWN_WITHIN_MS)
+
+    assert problem.inner_text() == f"A message can have at most {MESSAGE_MAX_LENGTH:,} characters."
