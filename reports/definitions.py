@@ -6,6 +6,7 @@ database do the aggregation (GROUP BY, SUM, COUNT): Python only formats the rows
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -83,13 +84,16 @@ class Column:
 
     def display(self, value: Any) -> str:
         """The value as the page shows it: numbers grouped by thousands with the `intcomma`
-        template filter, which the templates use for their own counts too."""
+        template filter, which the templates use for their own counts too; times in UTC."""
         if value is None:
             return ""
         if self.kind == "money":
             return intcomma(Decimal(value).quantize(CENTS))
         if self.kind == "integer":
             return intcomma(value)
+        if self.kind == "datetime":
+            # The live page writes its times the same way (reports/static/reports/live.js).
+            return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
         return self.csv_value(value)
 
     def csv_value(self, value: Any) -> str:

@@ -98,9 +98,16 @@ def test_the_empty_live_page_says_so_without_numbering_it(uvicorn_without_public
     assert page.locator("[data-testid=publications] li").count() == 0
 
 
-def shown_times(page) -> list[dict[str, str]]:
+def shown_times(page) -> list[dict]:
+    """Each time on the live page: its datetime attribute, its text and how many lines it takes."""
     return page.eval_on_selector_all(
-        "[data-testid=publications] time", "times => times.map(t => ({iso: t.dateTime, text: t.textContent}))"
+        "[data-testid=publications] time",
+        """times => times.map(time => {
+            const range = document.createRange();
+            range.selectNodeContents(time);
+            const lines = new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size;
+            return {iso: time.dateTime, text: time.textContent, lines};
+        })""",
     )
 
 
@@ -118,8 +125,9 @@ def test_a_live_publication_shows_its_time_as_the_server_rendered_ones_do(live_s
 
     publish(session, live_stacks.wsgi, slug="revenue-by-region")
     page.wait_for_selector('[data-testid="publications"] li.fresh time', timeout=5_000)
-    [live] = [time for time in shown_times(page) if time not in rendered]
+    [live] = [time for time in shown_times(page) if time["iso"] not in {shown["iso"] for shown in rendered}]
 
     assert rendered
     for time in [*rendered, live]:
         assert time["text"] == utc_text(time["iso"])
+        assert time["lines"] == 1
