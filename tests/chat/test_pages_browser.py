@@ -18,8 +18,8 @@ MIN_MESSAGES_WIDTH = 300
 
 
 @pytest.fixture(scope="module")
-def base_url(two_uvicorns) -> str:
-    return two_uvicorns[0].url
+def base_url(live_stacks) -> str:
+    return live_stacks.asgi.url
 
 
 @pytest.fixture(scope="module")
