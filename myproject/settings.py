@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: every count on a page is written one way, 20,000
     # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
     "servestatic",
     # Counts failed logins in the database, which both stacks share (see "Login and sign-up
