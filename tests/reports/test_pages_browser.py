@@ -131,3 +131,25 @@ def test_a_live_publication_shows_its_time_as_the_server_rendered_ones_do(live_s
     for time in [*rendered, live]:
         assert time["text"] == utc_text(time["iso"])
         assert time["lines"] == 1
+
+
+def test_at_phone_width_a_chart_keeps_readable_labels_and_scrolls_in_its_own_box(live_stacks, new_page):
+    page = new_page(PHONE)
+    page.goto(f"{live_stacks.wsgi.url}/reports/revenue-by-month/")
+
+    chart = page.eval_on_selector(
+        "figure.chart",
+        """figure => {
+            const svg = figure.querySelector('svg');
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            const smallest = Math.min(...[...svg.querySelectorAll('text')].map(
+                text => parseFloat(getComputedStyle(text).fontSize)));
+            return {
+                label_px: smallest * scale, scrollWidth: figure.scrollWidth, clientWidth: figure.clientWidth
+            };
+        }""",
+    )
+
+    assert chart["label_px"] >= 8
+    assert chart["scrollWidth"] > chart["clientWidth"]
+    assert page_overflow(page) <= 0
