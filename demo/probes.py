@@ -123,6 +123,9 @@ def probe_response(
             # A `def` view under ASGI runs on a worker thread, an `async def` view on the event
             # loop's thread; under WSGI both run on the worker's thread.
             "thread": threading.current_thread().name,
+            # Names repeat (every request thread of Django's ASGI handler is "django-request_0");
+            # the id tells the threads apart.
+            "thread_id": threading.get_ident(),
             "pid": os.getpid(),
             "elapsed_ms": round(elapsed * 1000, 1),
             # Wall-clock time (Unix epoch, ms) when the view began and ended, for the race page's

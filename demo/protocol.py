@@ -46,6 +46,7 @@ def lane_frame(group: str, index: int, origin_ms: float, timings: dict[str, floa
             "ended": round(answer["ended_ms"] - origin_ms, 1),
             "pid": answer["pid"],
             "thread": answer["thread"],
+            "thread_id": answer.get("thread_id"),
         }
     )
     return frame

@@ -50,7 +50,10 @@ def test_the_page_default_race_is_accepted_with_every_group():
         ({"order": "random"}, "order must be"),
         ({"probe": "hello", "params": {}}, "the blocking lanes race only the sleep probe"),
         ({"n": 100, "params": {"ms": 500}}, f"n x ms must be at most {MAX_SERIAL_MS_PER_GROUP}"),
-        ({"probe": "fanout", "params": {"n": 50, "ms": 201}, "groups": ["async-asgi"]}, "n x ms must be at most"),
+        (
+            {"probe": "fanout", "params": {"n": 50, "ms": 201}, "groups": ["async-asgi"]},
+            "n x ms must be at most",
+        ),
     ],
 )
 def test_a_bad_race_is_refused_with_a_reason(changes, message):
@@ -68,7 +71,9 @@ def test_a_race_is_bounded_by_what_one_worker_would_take_to_serve_it_in_turn():
 
 
 def test_the_fanout_limit_counts_the_def_views_waits_one_after_another():
-    race = race_from(frame(probe="fanout", params={"n": 5, "ms": 100}, n=50, groups=["def-wsgi", "async-asgi"]))
+    race = race_from(
+        frame(probe="fanout", params={"n": 5, "ms": 100}, n=50, groups=["def-wsgi", "async-asgi"])
+    )
 
     assert race.wait_ms("def-wsgi") == 500
     assert race.wait_ms("async-asgi") == 100

@@ -247,7 +247,7 @@ function workersText(group) {
   for (const lane of group.lanes) {
     if (lane.error) continue;
     pids.add(lane.pid);
-    threads.add(`${lane.pid}/${lane.thread}`);
+    threads.add(`${lane.pid}/${lane.thread_id}`);
   }
   const colours = [...pids].map((pid) => `pid ${pid}`).join(", ");
   return `Served by ${pids.size} process${pids.size === 1 ? "" : "es"} (${colours}) on ${threads.size} thread${threads.size === 1 ? "" : "s"}.`;
@@ -370,6 +370,7 @@ async function runInBrowser(frame) {
         handleFrame({
           type: "lane", group: name, index, sent: relative(sent), received: relative(received),
           began: relative(answer.began_ms), ended: relative(answer.ended_ms), pid: answer.pid, thread: answer.thread,
+          thread_id: answer.thread_id,
         });
       } catch (error) {
         handleFrame({ type: "lane", group: name, index, sent: relative(sent), received: relative(now()), error: String(error) });
