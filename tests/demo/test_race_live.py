@@ -10,6 +10,9 @@ from collections import defaultdict
 import pytest
 import requests
 
+from stacks.environment import base_environment
+from stacks.web import runserver
+from tests.conftest import Stacks
 from tests.demo.conftest import WSGI_WORKERS, race_frames
 
 pytestmark = pytest.mark.live
@@ -153,3 +156,32 @@ def test_each_stack_lets_the_other_stacks_page_read_its_probes_and_nothing_else(
 
     assert probe.headers["Access-Control-Allow-Origin"] == origin["Origin"]
     assert "Access-Control-Allow-Origin" not in page.headers
+
+
+def test_under_runserver_the_page_says_one_stack_and_the_driver_races_the_asgi_lanes(
+    live_database, server_logs
+):
+    env = base_environment(DATABASE_URL=live_database.url)
+    for name in ("REDIS_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "RACE_WSGI_URL", "RACE_ASGI_URL"):
+        env.pop(name, None)
+    server = runserver(env, server_logs)
+    server.start()
+    try:
+        pid = server.pid
+        page = requests.get(f"{server.url}/demo/race/", timeout=10)
+        frames = by_type(
+            race_frames(
+                Stacks(server, server, env),
+                {"probe": "sleep", "params": {"ms": 100}, "n": 5, "groups": ["def-wsgi", "async-asgi"]},
+            )
+        )
+    finally:
+        server.stop()
+
+    assert 'data-testid="one-stack"' in page.text
+    assert frames["ready"][0]["stacks"] == ["asgi"]
+    assert frames["group.skipped"] == [
+        {"type": "group.skipped", "group": "def-wsgi", "detail": "no WSGI stack to race here"}
+    ]
+    assert finished(frames, "async-asgi")["ok"] == 5
+    assert {lane["pid"] for lane in frames["lane"]} == {pid}

@@ -219,7 +219,13 @@ function drawGroup(section, group, scaleMs) {
     Object.assign(document.createElement("span"), { textContent: seconds(scaleMs) }));
   const legend = document.createElement("p");
   legend.className = "legend";
-  legend.textContent = workersText(group);
+  legend.append(workersText(group));
+  for (const pid of new Set(group.lanes.filter((lane) => !lane.error).map((lane) => lane.pid))) {
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colourOf(pid);
+    legend.append(" ", swatch, ` pid ${pid}`);
+  }
   section.replaceChildren(heading, stats, svg, axis, legend);
 }
 
@@ -233,7 +239,7 @@ function statsText(group) {
 }
 
 function littlesLaw(limit, predictedMs) {
-  const why = limit.why ? `${limit.why}` : "";
+  const why = `Limit: ${limit.why}`;
   if (predictedMs == null) return `${why}; no Little's-law line: this probe does not wait.`;
   const wait = seconds(limit.wait_ms);
   if (limit.slots == null) return `${why}: all N wait at once, about one wait (${wait}).`;
@@ -249,8 +255,8 @@ function workersText(group) {
     pids.add(lane.pid);
     threads.add(`${lane.pid}/${lane.thread_id}`);
   }
-  const colours = [...pids].map((pid) => `pid ${pid}`).join(", ");
-  return `Served by ${pids.size} process${pids.size === 1 ? "" : "es"} (${colours}) on ${threads.size} thread${threads.size === 1 ? "" : "s"}.`;
+  const processes = `${pids.size} process${pids.size === 1 ? "" : "es"}`;
+  return `Served by ${processes} on ${threads.size} thread${threads.size === 1 ? "" : "s"}:`;
 }
 
 function seconds(ms) {
