@@ -76,7 +76,7 @@ def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[s
             "slots": pool["slots"],
             "source": "server",
             "why": f"{pool['server']}: {pool['processes']} "
-            f"worker processes × {pool['threads']} thread(s), one request each",
+            f"worker processes x {pool['threads']} thread(s), one request each",
         }
     if group == "blocking-asgi":
         processes = len({answer["pid"] for answer in answers}) or None

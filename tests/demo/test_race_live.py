@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 import requests
@@ -90,7 +91,7 @@ def test_gunicorn_reports_its_workers_and_serves_one_request_per_worker_at_a_tim
     assert summary["wall_ms"] >= (N / WSGI_WORKERS) * WAIT_MS * 0.95
     for pid in {lane["pid"] for lane in lanes}:
         served = sorted((lane["began"], lane["ended"]) for lane in lanes if lane["pid"] == pid)
-        assert all(earlier[1] <= later[0] + CLOCK_SLACK_MS for earlier, later in zip(served, served[1:]))
+        assert all(earlier[1] <= later[0] + CLOCK_SLACK_MS for earlier, later in pairwise(served))
 
 
 def test_one_uvicorn_process_holds_every_async_request_at_once(quadrants_race):
@@ -124,7 +125,7 @@ def test_the_blocking_view_serialises_the_uvicorn_worker(race_stacks):
 
     assert summary["limit"] == {**summary["limit"], "slots": 1, "source": "observed"}
     assert summary["wall_ms"] >= 6 * 200 * 0.95
-    assert all(earlier[1] <= later[0] + CLOCK_SLACK_MS for earlier, later in zip(served, served[1:]))
+    assert all(earlier[1] <= later[0] + CLOCK_SLACK_MS for earlier, later in pairwise(served))
 
 
 def test_a_bad_race_gets_an_error_frame_from_the_real_driver(race_stacks):

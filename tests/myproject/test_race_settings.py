@@ -10,7 +10,11 @@ from tests.myproject.fresh_settings import load_settings
 
 pytestmark = pytest.mark.live
 
-RACE = '{"wsgi": settings.RACE_WSGI_URL, "asgi": settings.RACE_ASGI_URL, "origins": settings.CORS_ALLOWED_ORIGINS}'
+RACE = """{
+    "wsgi": settings.RACE_WSGI_URL,
+    "asgi": settings.RACE_ASGI_URL,
+    "origins": settings.CORS_ALLOWED_ORIGINS,
+}"""
 
 
 def race_settings(**environment: str | None) -> dict:
@@ -46,7 +50,11 @@ def test_urls_win_over_ports_and_origins_can_be_named():
         RACE_BROWSER_ORIGINS="http://127.0.0.1:8000",
     )
 
-    assert loaded == {"wsgi": "http://wsgi:8001", "asgi": "http://asgi:8002", "origins": ["http://127.0.0.1:8000"]}
+    assert loaded == {
+        "wsgi": "http://wsgi:8001",
+        "asgi": "http://asgi:8002",
+        "origins": ["http://127.0.0.1:8000"],
+    }
 
 
 @pytest.mark.parametrize("url", ["wsgi:8001", "ftp://wsgi:8001", "http://wsgi:8001/demo/", "http://"])
