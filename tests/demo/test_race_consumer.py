@@ -12,6 +12,10 @@ from demo import consumers
 from demo.consumers import RaceConsumer
 from demo.race import MAX_RACES_PER_PROCESS
 
+# Channels closes the thread's old database connections when a socket disconnects: the race touches
+# no database, but the check needs database access allowed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 FRAME_TIMEOUT = 5
 RACE = {"type": "race", "probe": "sleep", "params": {"ms": 10}, "n": 2, "groups": ["async-asgi"]}
 
