@@ -86,7 +86,9 @@ def test_from_the_browser_the_connection_cap_makes_even_the_event_loop_wait_in_t
     # About 6 connections per host: 12 requests reach Uvicorn in at least two turns.
     assert walls["async-asgi"] >= 2 * 300 * 0.95
     assert "from this browser" in page.inner_text('[data-testid="mode-used"]')
-    assert "failed" not in page.inner_text('[data-group="async-asgi"] [data-testid="stats"]')
+    stats = page.inner_text('[data-group="async-asgi"] [data-testid="stats"]')
+    assert "failed" not in stats
+    assert "the browser's cap" in stats
     assert lanes_drawn(page, "async-asgi") == 2 * 12
 
 

@@ -244,7 +244,7 @@ function littlesLaw(limit, predictedMs) {
   const wait = seconds(limit.wait_ms);
   if (limit.slots == null) return `${why}: all N wait at once, about one wait (${wait}).`;
   const rate = (limit.slots / (limit.wait_ms / 1000)).toFixed(1);
-  const source = limit.source === "server" ? "read from the server" : "processes seen";
+  const source = { server: "read from the server", observed: "processes seen", browser: "the browser's cap" }[limit.source];
   return `${why} (${source}): ${limit.slots} at once ÷ ${wait} = ${rate} req/s at most, so ≥ ${seconds(predictedMs)}.`;
 }
 
@@ -387,15 +387,17 @@ async function runInBrowser(frame) {
     const wait = waitMs(frame, name);
     // What caps this group from here: the server's slots, or the browser's connections per host.
     const serverSlots = pool ? pool.slots : name === "blocking-asgi" ? new Set(answers.map((a) => a.pid)).size : null;
-    const slots = Math.min(serverSlots ?? Infinity, BROWSER_CONNECTIONS_PER_HOST);
-    const why = serverSlots != null && serverSlots <= BROWSER_CONNECTIONS_PER_HOST
-      ? (pool ? `${pool.server}: ${pool.processes} worker processes × ${pool.threads} thread(s)` : "one blocked event loop per process")
-      : `this browser: about ${BROWSER_CONNECTIONS_PER_HOST} connections per host`;
+    const browserCaps = serverSlots == null || serverSlots > BROWSER_CONNECTIONS_PER_HOST;
+    const slots = browserCaps ? BROWSER_CONNECTIONS_PER_HOST : serverSlots;
+    const source = browserCaps ? "browser" : pool ? "server" : "observed";
+    const why = browserCaps
+      ? `this browser: about ${BROWSER_CONNECTIONS_PER_HOST} connections per host`
+      : pool ? `${pool.server}: ${pool.processes} worker processes × ${pool.threads} thread(s)` : "one blocked event loop per process";
     handleFrame({
       type: "group.finished", group: name, wall_ms: Math.round(wall * 10) / 10, ok: answers.length,
       failed: frame.n - answers.length,
       requests_per_second: wall > 0 ? Math.round((answers.length / (wall / 1000)) * 10) / 10 : null,
-      limit: { slots, source: pool ? "server" : "observed", why, wait_ms: wait },
+      limit: { slots, source, why, wait_ms: wait },
       predicted_ms: wait == null ? null : Math.ceil(frame.n / slots) * wait,
     });
   };
