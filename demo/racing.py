@@ -20,7 +20,7 @@ import httpx
 from django.conf import settings
 
 from demo import protocol
-from demo.race import LANE_GROUPS, MAX_RACE_SECONDS, MAX_RACES_PER_PROCESS, Race, predicted_ms
+from demo.race import BLOCKING_GROUP, LANE_GROUPS, MAX_RACE_SECONDS, MAX_RACES_PER_PROCESS, Race, predicted_ms
 from myproject.realtime import PerEventLoop
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -42,7 +42,8 @@ def raced_stacks(socket_server: tuple[str, int] | None) -> dict[str, str]:
     stacks = {"wsgi": settings.RACE_WSGI_URL, "asgi": settings.RACE_ASGI_URL}
     if not stacks["asgi"] and socket_server:
         host, port = socket_server
-        stacks["asgi"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # listening on every address
+        stacks["asgi"] = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     return {stack: url for stack, url in stacks.items() if url}
 
 
@@ -78,7 +79,7 @@ def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[s
             "why": f"{pool['server']}: {pool['processes']} "
             f"worker processes x {pool['threads']} thread(s), one request each",
         }
-    if group == "blocking-asgi":
+    if group == BLOCKING_GROUP:
         processes = len({answer["pid"] for answer in answers}) or None
         return {
             "slots": processes,
@@ -88,10 +89,10 @@ def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[s
     if LANE_GROUPS[group].view_prefix == "sync":
         return {
             "slots": None,
-            "source": "server",
+            "source": "design",
             "why": "the event loop hands each def view a thread of its own",
         }
-    return {"slots": None, "source": "server", "why": "the event loop holds every request while it waits"}
+    return {"slots": None, "source": "design", "why": "the event loop holds every request while it waits"}
 
 
 async def run_group(
