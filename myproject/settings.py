@@ -329,7 +329,11 @@ def _stack_url(url_variable: str, port_variable: str) -> str:
     url = env.str(url_variable, default="")
     if not url and port_variable in env:
         url = f"http://127.0.0.1:{env.int(port_variable)}"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
     if url and (parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}):
         raise ImproperlyConfigured(f"{url_variable} must look like http://host:port, not {url!r}.")
     return url.rstrip("/")

@@ -57,7 +57,9 @@ def test_urls_win_over_ports_and_origins_can_be_named():
     }
 
 
-@pytest.mark.parametrize("url", ["wsgi:8001", "ftp://wsgi:8001", "http://wsgi:8001/demo/", "http://"])
+@pytest.mark.parametrize(
+    "url", ["wsgi:8001", "ftp://wsgi:8001", "http://wsgi:8001/demo/", "http://", "http://wsgi:port"]
+)
 def test_a_race_url_that_is_not_a_stacks_address_refuses_to_start(url):
     result = load_settings(RACE, RACE_WSGI_URL=url)
 
