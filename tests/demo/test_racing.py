@@ -1,13 +1,16 @@
 """The driver's helpers (demo/racing.py): which addresses it races, the Host it sends, and what it
 accepts as a probe's answer. The driver itself runs against real servers in test_race_live.py."""
 
+import asyncio
 import json
+import time
 
 import httpx
 import pytest
 
+from demo import racing
 from demo.race import race_from
-from demo.racing import group_limit, host_header, probe_answer, raced_stacks
+from demo.racing import group_limit, host_header, probe_answer, raced_stacks, run_race
 
 ANSWER = {"began_ms": 1.0, "ended_ms": 2.0, "pid": 7, "thread": "MainThread", "worker_pool": None}
 
@@ -74,3 +77,32 @@ def test_the_limit_is_the_servers_worker_pool_when_it_reports_one():
     assert limit["source"] == "server"
     assert group_limit(race, "async-asgi", [ANSWER])["slots"] is None
     assert group_limit(race, "blocking-asgi", [ANSWER, {**ANSWER, "pid": 8}])["slots"] == 2
+
+
+async def test_a_race_against_a_server_that_never_answers_ends_at_the_time_limit(monkeypatch):
+    """A real socket that accepts and stays silent: the driver stops waiting, says so, and never
+    starts the groups still to come."""
+    monkeypatch.setattr(racing, "MAX_RACE_SECONDS", 0.5)
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept_and_stay_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(accept_and_stay_silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    race = race_from({"probe": "sleep", "params": {"ms": 10}, "n": 3, "groups": ["async-asgi", "def-asgi"]})
+    frames: list[dict] = []
+
+    async def collect(frame: dict) -> None:
+        frames.append(frame)
+
+    started = time.monotonic()
+    async with server:
+        await run_race(race, {"asgi": f"http://127.0.0.1:{port}"}, collect)
+        for writer in held:
+            writer.close()
+    took = time.monotonic() - started
+
+    assert [frame["type"] for frame in frames] == ["race.started", "race.finished"]
+    assert frames[-1]["timed_out"] is True
+    assert took < 5
