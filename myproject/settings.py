@@ -19,11 +19,23 @@ from myproject.client_address import trusted_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+class _Environment(environ.Env):
+    """A value that does not parse as its type (DJANGO_HSTS_SECONDS=soon) is refused naming its
+    variable, like every other configuration error here; django-environ raises a bare ValueError."""
+
+    def get_value(self, var: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get_value(var, *args, **kwargs)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{var} cannot be read ({error}).") from None
+
+
 # A variable set to an empty string counts as unset. Compose files and CI templates pass variables
 # through as `${NAME:-}`, which sets them empty when the user set nothing; an empty
 # DJANGO_SECRET_KEY must still mean "no key" (refused in production, the dev-only key in debug),
 # never an empty key, and an empty DATABASE_URL or REDIS_URL must mean the default.
-env = environ.Env()
+env = _Environment()
 env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

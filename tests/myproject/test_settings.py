@@ -109,6 +109,11 @@ def test_without_redis_url_the_layer_is_in_memory():
         ("REDIS_URL", "127.0.0.1:6379"),
         ("SERVER_INTERFACE", "cgi"),
         ("REPORTS_EXPORT_CONCURRENCY", "0"),
+        # Values that do not parse as their type.
+        ("REPORTS_EXPORT_CONCURRENCY", "two"),
+        ("DJANGO_HSTS_SECONDS", "soon"),
+        ("AXES_FAILURE_LIMIT", "1.5"),
+        ("CHAT_PRESENCE_TTL_SECONDS", "long"),
     ],
 )
 def test_an_unusable_value_refuses_to_start_naming_the_variable(variable, value):
