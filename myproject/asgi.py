@@ -25,8 +25,9 @@ from myproject.asgi_handler import asgi_http_application  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 from myproject.realtime import allowed_origins_only  # noqa: E402
 from myproject.routing import websocket_urlpatterns  # noqa: E402
+from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
 
-application = ProtocolTypeRouter(
+protocol_router = ProtocolTypeRouter(
     {
         # Django's handler, or the project's async-native one (DJANGO_ASGI_STACK, docs/asgi-tax.md).
         "http": asgi_http_application(django_asgi_app),
@@ -38,5 +39,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+# Outermost, so that it sees the scope and the events as the server exchanges them: the recorder
+# behind the /demo/wire/ page. It records that page's capture request and echo socket only and
+# passes everything else straight through.
+application = ASGIWireRecorder(protocol_router)
 
 warn_if_channel_layer_is_process_local("asgi")

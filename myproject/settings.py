@@ -422,6 +422,18 @@ CACHES = {
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
     ),
+    # The /demo/wire/ page's traces (myproject/wire_recorder.py): recorded by whichever process served
+    # the capture, read by whichever serves the page's next request, on either stack. The first
+    # REDIS_URL only: Django's RedisCache reads from the others, which hold no copy of a shard's keys.
+    "wire": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL.split(",")[0],
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wire"}
+    ),
 }
 RATELIMIT_USE_CACHE = "throttle"
 # A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
