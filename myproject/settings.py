@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: every count on a page is written one way, 20,000
     # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
     "servestatic",
     # Counts failed logins in the database, which both stacks share (see "Login and sign-up
@@ -410,30 +411,31 @@ AXES_DISABLE_ACCESS_LOG = True
 # "throttle" cache. With REDIS_URL set that is Redis, shared by every process of both stacks; without
 # it (runserver, unit tests: one process) it is this process's memory.
 SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
+
+
+def shared_cache(name: str) -> dict[str, Any]:
+    """A cache every process of both stacks shares: Redis when REDIS_URL is set, else this process's
+    memory (runserver, unit tests: one process).
+
+    The first REDIS_URL only: with several (shards), Django's RedisCache would write to the first and
+    read from the others, which hold no copy of its keys.
+    """
+    if not REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL.split(",")[0],
+        # Short socket timeouts: a Redis that hangs must not hang the page that asked it.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": (
-        # Short socket timeouts: a Redis that hangs must not hang the sign-up page with it.
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
-    ),
+    "throttle": shared_cache("throttle"),
     # The /demo/wire/ page's traces (myproject/wire_recorder.py): recorded by whichever process served
-    # the capture, read by whichever serves the page's next request, on either stack. The first
-    # REDIS_URL only: Django's RedisCache reads from the others, which hold no copy of a shard's keys.
-    "wire": (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL.split(",")[0],
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wire"}
-    ),
+    # the capture, read by whichever serves the page's next request, on either stack.
+    "wire": shared_cache("wire"),
 }
 RATELIMIT_USE_CACHE = "throttle"
 # A cache that answers without a count lets sign-ups through (myproject/views.py does the same when

@@ -8,32 +8,21 @@ With RACE_SCREENSHOT=<path> set, the first test also saves a screenshot of the p
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_unless
+from tests.browser import PHONE, chromium, page_overflow
 from tests.demo.conftest import WSGI_WORKERS
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 RACE_DEADLINE_MS = 120_000
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def browser():
-    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def race(page, *, groups: list[str], n: int, ms: int, mode: str = "server") -> dict[str, float]:
@@ -98,4 +87,4 @@ def test_the_page_fits_a_phone(race_stacks, browser):
 
     race(page, groups=["async-asgi", "def-asgi"], n=10, ms=100)
 
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page_overflow(page) == 0

@@ -30,6 +30,7 @@ SETTINGS = """{
     "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
     "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
     "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "CACHE_LOCATIONS": {name: cache.get("LOCATION") for name, cache in settings.CACHES.items()},
 }"""
 
 
@@ -157,6 +158,13 @@ def test_an_empty_database_url_means_the_sqlite_default():
 
 def test_an_empty_redis_url_means_the_in_memory_layer():
     assert settings_for(REDIS_URL="")["LAYER"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_shared_caches_use_the_first_of_several_redis_urls():
+    # Given several URLs, Django's RedisCache writes to the first and reads from the others: with
+    # shards that would read sign-up counts and wire traces from a server that never saw them.
+    locations = settings_for(REDIS_URL="redis://127.0.0.1:6390/0,redis://127.0.0.1:6391/0")["CACHE_LOCATIONS"]
+    assert locations["throttle"] == locations["wire"] == "redis://127.0.0.1:6390/0"
 
 
 def test_empty_allowed_hosts_mean_the_loopback_default_not_no_host_at_all():
