@@ -485,11 +485,12 @@ if env.bool("DJANGO_TRUSTED_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # DJANGO_HTTPS: the site is served over HTTPS only. Plain-HTTP requests are redirected, and the
-# session and CSRF cookies never travel without TLS. The health probes are exempt: an orchestrator
-# checks them over plain HTTP from inside the network, and a redirect would fail its probe.
+# session and CSRF cookies never travel without TLS. Exempt: the health probes, which an
+# orchestrator checks over plain HTTP from inside the network (a redirect would fail its probe), and
+# the demo probes, which the race page's driver calls the same way (they set and read no cookie).
 _https_only = env.bool("DJANGO_HTTPS", default=False)
 SECURE_SSL_REDIRECT = _https_only
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^demo/(sync|async)/"]
 SESSION_COOKIE_SECURE = _https_only
 CSRF_COOKIE_SECURE = _https_only
 # HSTS tells browsers to use HTTPS only, for this long; a promise that cannot be taken back before
