@@ -81,7 +81,11 @@ class Page:
 PAGES = [
     Page("home", "/"),
     Page("demo", "/demo/"),
-    Page("race", "/demo/race/"),
+    Page(
+        "race",
+        "/demo/race/",
+        ready=('[data-testid="race"][data-driver-stacks*="wsgi"][data-driver-stacks*="asgi"]',),
+    ),
     Page(
         "chat",
         "/chat/lobby/",
@@ -124,9 +128,14 @@ def running_stacks(work_dir: Path, *seed_options: str) -> Iterator[RunningStacks
         )
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo", *seed_options)
-        asgi = uvicorn_server(env, work_dir)
-        # Gunicorn cannot hold a WebSocket: a chat page it serves opens its socket on the ASGI port.
-        wsgi = gunicorn_server({**env, "CHAT_WEBSOCKET_PORT": str(asgi.port)}, work_dir)
+        wsgi, asgi = gunicorn_server(env, work_dir), uvicorn_server(env, work_dir)
+        for server in (wsgi, asgi):
+            # As `make run` exports both ports to both stacks: the race page's driver races each
+            # stack at its own address, and a page Gunicorn serves (it cannot hold a WebSocket)
+            # opens its socket on the ASGI port.
+            server.env.update(
+                RACE_WSGI_URL=wsgi.url, RACE_ASGI_URL=asgi.url, CHAT_WEBSOCKET_PORT=str(asgi.port)
+            )
         for server in (asgi, wsgi):
             server.start()
             cleanup.callback(server.stop)

@@ -14,19 +14,17 @@ import pytest
 import requests
 
 from docs.screenshots.take import (
-    CHROMIUM,
     PAGES,
     PUBLISHED_BEFORE_THE_SHOT,
     Page,
     RunningStacks,
     Width,
-    chromium,
     new_context,
     open_page,
     publish_reports,
     running_stacks,
 )
-from tests.conftest import skip_unless
+from tests.browser import chromium
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -127,7 +125,6 @@ def stacks(tmp_path_factory) -> Iterator[RunningStacks]:
 def browser():
     """A browser of the test's own: Chromium asks a server for /favicon.ico once per run, so in a
     shared one only the first page would show that request failing."""
-    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
     with chromium() as launched:
         yield launched
 
@@ -136,7 +133,6 @@ def browser():
 # that passes fails the run, so none can stay behind unnoticed).
 FAVICON_MISSING = "no /favicon.ico: the browser's request for it answers 404"
 DEMO_TABLE = "table.probes is 442 px wide and no container scrolls it: the page scrolls sideways"
-NO_RACE_PAGE = "/demo/race/ does not exist yet (404)"
 CHART_LABELS = "the chart's SVG is drawn at three quarters of its size on a phone, its axis labels at 8.3 px"
 LIVE_SOCKET_ON_WSGI = "served by Gunicorn, the live page opens its WebSocket on Gunicorn's port (404)"
 STACKS = ("wsgi", "asgi")
@@ -145,7 +141,6 @@ KNOWN_FAILURES: dict[tuple[str, str], list[str]] = {
 }
 for stack in STACKS:
     KNOWN_FAILURES["demo", stack].append(DEMO_TABLE)
-    KNOWN_FAILURES["race", stack].append(NO_RACE_PAGE)
     KNOWN_FAILURES["report", stack].append(CHART_LABELS)
 KNOWN_FAILURES["live", "wsgi"].append(LIVE_SOCKET_ON_WSGI)
 
