@@ -17,8 +17,14 @@ whose sync receivers (resetting the query log, closing stale database connection
 request's thread, and `request_finished` from `response.close()`, a second hop. Here the first
 one's receivers are held back by the request's executor and run just ahead of the request's first
 call on that thread, in the same hand-off: a sync view or middleware hook, an ORM query from an
-async view, or at the latest `response.close()`. An async view that never needs the thread costs one
-hop, which carries both signals.
+async view, or at the latest `response.close()`, which sends request_finished.
+
+And that last hop is skipped when it would do nothing. Django's own receivers of the two signals
+(resetting the query log and the URLconf, closing stale database connections and caches) only tidy
+what the request left on its thread, so for a request that never used its thread, and a response
+with no file or iterator to close, they have nothing to tidy: a later request that does use the
+thread runs request_started's receivers before anything else there. An async view such as `hello`
+then costs no hop at all. Any other receiver (a library's, a test's) keeps the hop, and the signals.
 
 What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the request's thread"
 and "One hop for both request signals"):
@@ -36,11 +42,15 @@ and "One hop for both request signals"):
   any other code of the request there, but no longer before the async middleware and view on the
   loop. One that raises fails the request at its first sync call (a 500) or, for a request with
   none, at its end, after the response went out. Changes they make to contextvars stay with them.
-- It leans on three APIs: `ThreadSensitiveContext(executor=...)` (public in asgiref 3.13),
-  `ASGIHandler.handle()` and `Signal._live_receivers()` (Django's). requirements.txt pins asgiref
-  and Django, and tests/myproject/test_asgi_handler.py fails when Django's `ASGIHandler.__call__`
-  or `handle()`, which this class repeats, changes: re-read them after an upgrade and port the
-  change before updating the test.
+- request_finished is not sent for a request that skips the last hop, so a receiver connected to
+  it that is not one of Django's own is what brings the signal, and the hop, back: the check runs
+  per request, on the receivers connected at that moment.
+- It leans on four APIs: `ThreadSensitiveContext(executor=...)` (public in asgiref 3.13), and
+  Django's `ASGIHandler.handle()`, `Signal._live_receivers()` and
+  `HttpResponseBase._resource_closers`. requirements.txt pins asgiref and Django, and
+  tests/myproject/test_asgi_handler.py fails when Django's `ASGIHandler.__call__` or `handle()`,
+  which this class repeats, changes: re-read them after an upgrade and port the change before
+  updating the test.
 """
 
 import asyncio
@@ -55,8 +65,12 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from django.conf import settings
 from django.core import signals
+from django.core.cache import close_caches
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.base import reset_urlconf
+from django.db import close_old_connections, reset_queries
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix
 
 P = ParamSpec("P")
@@ -88,10 +102,15 @@ class RequestThread(ThreadPoolExecutor):
 
     def run_held_back_work(self) -> None:
         """Submit the held-back work on its own, if no call came to take it along."""
-        with self._lock:
-            work, self._held_back = self._held_back, None
+        work = self.take_held_back_work()
         if work is not None:
             self.submit(work)
+
+    def take_held_back_work(self) -> Callable[[], object] | None:
+        """The held-back work, which no call has taken along yet, or None; it is held back no more."""
+        with self._lock:
+            work, self._held_back = self._held_back, None
+        return work
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._lock:
@@ -165,6 +184,31 @@ current_request_thread: contextvars.ContextVar[RequestThread] = contextvars.Cont
 )
 
 
+# Django's receivers of request_started and request_finished. Each only tidies what a request left
+# on its thread (the query log, the URLconf, database connections, cache connections), so for a
+# request that never used its thread they have nothing to do.
+THREAD_TIDYING_RECEIVERS = (reset_queries, close_old_connections, close_caches, reset_urlconf)
+
+
+def only_thread_tidying_receivers(sender: type) -> bool:
+    for signal in (signals.request_started, signals.request_finished):
+        sync_receivers, async_receivers = signal._live_receivers(sender)
+        if async_receivers or any(receiver not in THREAD_TIDYING_RECEIVERS for receiver in sync_receivers):
+            return False
+    return True
+
+
+def closes_a_request_without_files(closer: Callable[[], object]) -> bool:
+    """Whether `closer` (one of a response's `_resource_closers`) is the `close()` of its request and
+    the request holds no uploaded file: then it only closes the request's body, in memory."""
+    request = getattr(closer, "__self__", None)
+    return (
+        isinstance(request, HttpRequest)
+        and getattr(closer, "__name__", None) == "close"
+        and not hasattr(request, "_files")
+    )
+
+
 class PooledThreadASGIHandler(ASGIHandler):
     """ASGIHandler whose requests borrow their thread from a pool and send `request_started`'s sync
     receivers in the same hop as the request's first sync call (see the module docstring)."""
@@ -221,16 +265,39 @@ class PooledThreadASGIHandler(ASGIHandler):
             *(receiver(signal=signal, sender=sender, scope=scope) for receiver in async_receivers)
         )
 
+    async def close_response(self, response: HttpResponseBase) -> None:
+        """`response.close()`, in a hop to the request's thread as Django makes it, unless the hop
+        would do nothing: the request never used its thread (request_started's receivers are still
+        held back), the response has nothing to close but the request's in-memory body, and the only
+        receivers of the request signals are Django's thread-tidying ones. Then request_finished is
+        not sent."""
+        request_thread = current_request_thread.get(None)
+        if (
+            request_thread is not None
+            and all(closes_a_request_without_files(closer) for closer in response._resource_closers)
+            and only_thread_tidying_receivers(self.__class__)
+            and request_thread.take_held_back_work() is not None
+        ):
+            # What response.close() does, but the signal: the request's close() closes its body,
+            # as handle() closes body_file on the loop.
+            for closer in response._resource_closers:
+                closer()
+            response._resource_closers.clear()
+            response.closed = True
+            return
+        await sync_to_async(response.close)()
+
     async def handle(self, scope: Any, receive: Any, send: Any) -> None:
-        # Django's ASGIHandler.handle, with one change, marked: request_started is sent by
-        # send_request_started(). tests/myproject/test_asgi_handler.py compares the two, so the
-        # code stays as Django writes it (SIM105).
+        # Django's ASGIHandler.handle, with two changes, marked: request_started is sent by
+        # send_request_started(), and the response closed by close_response().
+        # tests/myproject/test_asgi_handler.py compares the two, so the code stays as Django writes
+        # it (SIM105).
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
-        await self.send_request_started(scope)  # the change
+        await self.send_request_started(scope)  # the first change
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             body_file.close()
@@ -273,7 +340,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         except asyncio.CancelledError:
             await signals.request_finished.asend(sender=self.__class__)
         else:
-            await sync_to_async(response.close)()
+            await self.close_response(response)  # the second change
 
         body_file.close()
 

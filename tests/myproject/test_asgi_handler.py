@@ -9,6 +9,7 @@ import inspect
 import textwrap
 import threading
 
+import pytest
 from django.core import signals
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
@@ -17,12 +18,41 @@ from myproject.asgi_handler import PooledThreadASGIHandler, RequestThreadPool
 from tests.myproject.asgi_calls import json_body, serve, status_of
 
 
-async def test_hello_with_the_full_middleware_makes_one_hop(async_native, hops):
+async def test_hello_with_the_full_middleware_makes_no_hop(async_native, hops):
     sent = await serve(async_native, "/demo/async/hello/")
 
     assert status_of(sent) == 200
-    # response.close(), which sends request_finished; request_started's sync receivers ride along.
+    # Nothing used the request's thread, and Django's receivers of the request signals would only
+    # tidy it: the final response.close() hop is skipped too.
+    assert hops == []
+
+
+async def test_a_receiver_of_request_finished_brings_the_close_hop_back(async_native, hops):
+    finished: list[str] = []
+
+    def record(**kwargs) -> None:
+        finished.append(threading.current_thread().name)
+
+    signals.request_finished.connect(record)
+    try:
+        sent = await serve(async_native, "/demo/async/hello/")
+    finally:
+        signals.request_finished.disconnect(record)
+
+    assert status_of(sent) == 200
+    # request_started's sync receivers ride along with the close.
     assert hops == ["sync_to_async('HttpResponseBase.close')"]
+    [thread] = finished
+    assert thread.startswith("django-request")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_request_that_used_its_thread_closes_in_a_hop(async_native, hops):
+    sent = await serve(async_native, "/demo/async/db/")
+
+    assert status_of(sent) == 200
+    # The async ORM ran on the request's thread: its connection is closed there, by request_finished.
+    assert hops[-1] == "sync_to_async('HttpResponseBase.close')"
 
 
 async def test_a_def_view_makes_two_hops_its_own_and_the_close(async_native, hops):
@@ -41,14 +71,22 @@ async def test_the_stock_stack_hops_for_each_middleware_hook(stock, hops):
 
 
 async def test_no_thread_is_started_per_request_after_the_first(async_native, threads_started):
-    await serve(async_native, "/demo/async/hello/")
+    # A def view needs the request's thread (an async hello, which needs none, starts no thread).
+    await serve(async_native, "/demo/sync/hello/")
     warm = len(threads_started)
 
     for _ in range(20):
-        assert status_of(await serve(async_native, "/demo/async/hello/")) == 200
+        assert status_of(await serve(async_native, "/demo/sync/hello/")) == 200
 
     assert warm == 1
     assert len(threads_started) == warm
+
+
+async def test_an_async_view_that_needs_no_thread_starts_none(async_native, threads_started):
+    for _ in range(5):
+        assert status_of(await serve(async_native, "/demo/async/hello/")) == 200
+
+    assert threads_started == []
 
 
 async def test_the_stock_handler_starts_two_threads_per_request(stock, threads_started):
@@ -81,11 +119,11 @@ async def test_all_sync_code_of_a_request_runs_on_its_one_thread(async_native):
 
 
 async def test_a_client_that_disconnects_frees_its_thread_for_the_next_request(async_native, threads_started):
-    await serve(async_native, "/demo/async/hello/")
+    await serve(async_native, "/demo/sync/hello/")
     warm = len(threads_started)
 
     sent = await serve(async_native, "/demo/async/sleep/", "ms=5000", disconnect_after=0.1)
-    after = await serve(async_native, "/demo/async/hello/")
+    after = await serve(async_native, "/demo/sync/hello/")
 
     assert status_of(sent) is None  # cancelled before it answered, well before the 5 s wait ended
     assert status_of(after) == 200
@@ -189,15 +227,17 @@ def function_code(function) -> str:
     return ast.unparse(definition)
 
 
-def test_the_pooled_handlers_handle_is_djangos_with_request_started_sent_its_own_way():
-    # When an upgrade changes Django's handle(), this fails: port the change, then check the line.
+def test_the_pooled_handlers_handle_is_djangos_with_the_signals_sent_its_own_way():
+    # When an upgrade changes Django's handle(), this fails: port the change, then check the lines.
     djangos = function_code(ASGIHandler.handle)
     sent_by_django = "await signals.request_started.asend(sender=self.__class__, scope=scope)"
+    closed_by_django = "await sync_to_async(response.close)()"
     assert sent_by_django in djangos
+    assert djangos.count(closed_by_django) == 1
 
     assert function_code(PooledThreadASGIHandler.handle) == djangos.replace(
         sent_by_django, "await self.send_request_started(scope)"
-    )
+    ).replace(closed_by_django, "await self.close_response(response)")
 
 
 def test_django_splits_a_signals_receivers_into_sync_and_async_ones():
