@@ -311,16 +311,26 @@ CHAT_FLOOD_STRIKES = 20
 CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
 
 
-# Where the stacks are ------------------------------------------------------------------------------
+# Where the stacks are ---------------------------------------------------------------------------
 # myproject/stack_layout.py reads these for every page's header (a link to the same page on the
 # other stack) and for the WebSocket address of the pages Gunicorn serves (it cannot hold a socket).
+
+
+def _port(variable: str) -> int | None:
+    value = env.str(variable, default="").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdecimal() or not 0 < int(value) < 65536:
+        raise ImproperlyConfigured(f"{variable} must be a port number from 1 to 65535, not {value!r}.")
+    return int(value)
+
 
 # The ports browsers reach each stack on when the two run side by side on one host, with no proxy
 # in front: `make run` sets both. Unset (the containers behind nginx, a platform), a page links to
 # no other stack and opens its socket on its own origin, where the proxy routes /ws/ to ASGI.
 # CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name, from when only the chat needed it.
-WSGI_STACK_PORT = env.int("WSGI_STACK_PORT", default=None)
-ASGI_STACK_PORT = env.int("ASGI_STACK_PORT", default=None) or env.int("CHAT_WEBSOCKET_PORT", default=None)
+WSGI_STACK_PORT = _port("WSGI_STACK_PORT")
+ASGI_STACK_PORT = _port("ASGI_STACK_PORT") or _port("CHAT_WEBSOCKET_PORT")
 # `manage.py runserver` serves the whole site from one process (Daphne's, ASGI): no other stack.
 # The same test manage.py makes to set SERVER_INTERFACE.
 RUNSERVER = sys.argv[1:2] == ["runserver"]
