@@ -66,5 +66,4 @@ def websocket_port(request: HttpRequest) -> int | None:
     """
     if interface_of(request) == "asgi" or came_through_proxy(request):
         return None
-    port: int | None = settings.ASGI_STACK_PORT
-    return port
+    return settings.ASGI_STACK_PORT
