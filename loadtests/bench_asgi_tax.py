@@ -68,7 +68,11 @@ VARIANTS = [
         DJANGO_SETTINGS_MODULE=STEPS,
         BENCH_ASGI_TAX_STEP="loop-session-auth",
     ),
-    asgi("async-native", "+ pooled request thread: the project's stack", DJANGO_ASGI_STACK="async-native"),
+    asgi(
+        "async-native",
+        "+ pooled request thread, request signals in one hop: the project's stack",
+        DJANGO_ASGI_STACK="async-native",
+    ),
     asgi(
         "async-native-no-access-log",
         "the project's stack, Uvicorn's access log off",

@@ -1,4 +1,5 @@
-"""Django's ASGI handler, with the request's thread taken from a pool instead of made and joined.
+"""Django's ASGI handler, with the request's thread taken from a pool instead of made and joined,
+and the request signals' sync receivers sent in one hop instead of two.
 
 Under ASGI, Django runs a request's sync code (signal receivers, sync middleware and views, the
 final `response.close()`) through `sync_to_async(thread_sensitive=True)`, and asgiref guarantees
@@ -11,7 +12,16 @@ does not block. Two OS threads are started and torn down per request, whatever t
 `PooledThreadASGIHandler` hands `ThreadSensitiveContext` an executor of its own, leased from
 `RequestThreadPool` for the request and given back afterwards: same guarantee, no thread churn.
 
-What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the request's thread"):
+It also saves a hop. Django sends `request_started` through `Signal.asend()`, a hop of its own
+whose sync receivers (resetting the query log, closing stale database connections) only tidy the
+request's thread, and `request_finished` from `response.close()`, a second hop. Here the first
+one's receivers are held back by the request's executor and run just ahead of the request's first
+call on that thread, in the same hand-off: a sync view or middleware hook, an ORM query from an
+async view, or at the latest `response.close()`. An async view that never needs the thread costs one
+hop, which carries both signals.
+
+What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the request's thread"
+and "One hop for both request signals"):
 
 - Thread-locals outlive the request. A thread now serves many requests one after another, as a
   WSGI worker thread does: a library that keeps per-request state in a plain `threading.local`
@@ -22,21 +32,32 @@ What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the re
 - A thread is never lent while it still runs work of an earlier request. A request whose task is
   cancelled (twice: asgiref's sync_to_async waits for its thread after the first) can leave its
   sync call running; that executor is retired, not pooled.
-- It leans on two APIs: `ThreadSensitiveContext(executor=...)` (public in asgiref 3.13) and
-  `ASGIHandler.handle()` (Django's). requirements.txt pins asgiref and Django, and
-  tests/myproject/test_asgi_handler.py fails when Django's `ASGIHandler.__call__`, which this class
-  replaces, changes: re-read it after an upgrade before updating the test.
+- `request_started`'s sync receivers still all run, in order, on the request's thread and before
+  any other code of the request there, but no longer before the async middleware and view on the
+  loop. One that raises fails the request at its first sync call (a 500) or, for a request with
+  none, at its end, after the response went out. Changes they make to contextvars stay with them.
+- It leans on three APIs: `ThreadSensitiveContext(executor=...)` (public in asgiref 3.13),
+  `ASGIHandler.handle()` and `Signal._live_receivers()` (Django's). requirements.txt pins asgiref
+  and Django, and tests/myproject/test_asgi_handler.py fails when Django's `ASGIHandler.__call__`
+  or `handle()`, which this class repeats, changes: re-read them after an upgrade and port the
+  change before updating the test.
 """
 
+import asyncio
+import contextvars
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.urls import set_script_prefix
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,7 +70,8 @@ MAX_IDLE_REQUEST_THREADS = 256
 
 
 class RequestThread(ThreadPoolExecutor):
-    """A single-thread executor that knows whether it still has work in hand.
+    """A single-thread executor that knows whether it still has work in hand, and can hold one piece
+    of work back to run in the same hand-off as the next call (`run_ahead_of_next_call`).
 
     ThreadPoolExecutor starts its thread on the first `submit()` and keeps it until `shutdown()`.
     """
@@ -57,13 +79,27 @@ class RequestThread(ThreadPoolExecutor):
     def __init__(self) -> None:
         super().__init__(max_workers=1, thread_name_prefix="django-request")
         self._unfinished = 0
+        self._held_back: Callable[[], object] | None = None
         self._lock = threading.Lock()
+
+    def run_ahead_of_next_call(self, work: Callable[[], object]) -> None:
+        with self._lock:
+            self._held_back = work
+
+    def run_held_back_work(self) -> None:
+        """Submit the held-back work on its own, if no call came to take it along."""
+        with self._lock:
+            work, self._held_back = self._held_back, None
+        if work is not None:
+            self.submit(work)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._lock:
             self._unfinished += 1
+            held_back, self._held_back = self._held_back, None
+        call = fn if held_back is None else first_then(held_back, fn)
         try:
-            future = super().submit(fn, *args, **kwargs)
+            future = super().submit(call, *args, **kwargs)
         except BaseException:
             self._finished()
             raise
@@ -79,6 +115,17 @@ class RequestThread(ThreadPoolExecutor):
     def idle(self) -> bool:
         with self._lock:
             return self._unfinished == 0
+
+
+def first_then(first: Callable[[], object], fn: Callable[P, T]) -> Callable[P, T]:
+    """`fn`, preceded by `first` on the same thread; if `first` raises, `fn` does not run and its
+    caller gets the error."""
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        first()
+        return fn(*args, **kwargs)
+
+    return call
 
 
 class RequestThreadPool:
@@ -112,8 +159,15 @@ class RequestThreadPool:
         return len(self._idle)
 
 
+# The request's RequestThread, for `handle()`, whose signature is Django's and takes no executor.
+current_request_thread: contextvars.ContextVar[RequestThread] = contextvars.ContextVar(
+    "current_request_thread"
+)
+
+
 class PooledThreadASGIHandler(ASGIHandler):
-    """ASGIHandler whose requests borrow their thread from a pool (see the module docstring)."""
+    """ASGIHandler whose requests borrow their thread from a pool and send `request_started`'s sync
+    receivers in the same hop as the request's first sync call (see the module docstring)."""
 
     def __init__(self, pool: RequestThreadPool | None = None) -> None:
         super().__init__()
@@ -123,17 +177,105 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def __call__(  # type: ignore[override]
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        # Django's own __call__, with one change: the executor handed to ThreadSensitiveContext.
+        # Django's own __call__, with one change: the executor handed to ThreadSensitiveContext,
+        # which handle() finds in current_request_thread.
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         executor = self.threads.lease()
+        leased = current_request_thread.set(executor)
         try:
             async with ThreadSensitiveContext(executor=executor):
-                # django-stubs type handle() with a plain dict scope and Mapping events; asgiref's
-                # TypedDicts describe the same objects more precisely.
-                await self.handle(scope, receive, send)  # type: ignore[arg-type]
+                await self.handle(scope, receive, send)
         finally:
+            # Only a request that ended in an exception, before any sync call, leaves work held back.
+            executor.run_held_back_work()
+            current_request_thread.reset(leased)
             self.threads.give_back(executor)
+
+    async def send_request_started(self, scope: Scope) -> None:
+        """request_started, as Django's `asend` sends it, except that the sync receivers are held back
+        to ride along with the request's first call on its thread, instead of a hop of their own.
+
+        At the latest, that call is the request's last: `response.close()`, which sends
+        request_finished, or request_finished itself when the client went away. Async receivers are
+        awaited here, on the loop, as Django does.
+        """
+        signal, sender = signals.request_started, self.__class__
+        # Django's own split of the receivers (what Signal.asend and Signal.send use).
+        sync_receivers, async_receivers = signal._live_receivers(sender)
+        if sync_receivers:
+            request_thread = current_request_thread.get(None)
+            if request_thread is None:  # handle() called without __call__: no executor to hold them
+                await signal.asend(sender=sender, scope=scope)
+                return
+            context = contextvars.copy_context()
+
+            def send_to_sync_receivers() -> None:
+                # asgiref keeps a Local's value to the thread that set it, so set the prefix here too.
+                set_script_prefix(get_script_prefix(scope))
+                for receiver in sync_receivers:
+                    receiver(signal=signal, sender=sender, scope=scope)
+
+            request_thread.run_ahead_of_next_call(functools.partial(context.run, send_to_sync_receivers))
+        await asyncio.gather(
+            *(receiver(signal=signal, sender=sender, scope=scope) for receiver in async_receivers)
+        )
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        # Django's ASGIHandler.handle, with one change, marked: request_started is sent by
+        # send_request_started(). tests/myproject/test_asgi_handler.py compares the two, so the
+        # code stays as Django writes it (SIM105).
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        await self.send_request_started(scope)  # the change
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            # django-stubs cannot tell that create_request() returns a request or an error response.
+            await self.send_response(error_response, send)  # type: ignore[arg-type]
+            await sync_to_async(error_response.close)()  # type: ignore[union-attr]
+            return
+
+        async def process_request(request: Any, send: Any) -> Any:
+            response = await self.run_get_response(request)
+            try:  # noqa: SIM105
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass
+            return response
+
+        tasks = [
+            asyncio.create_task(self.listen_for_disconnect(receive)),
+            asyncio.create_task(process_request(request, send)),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                try:  # noqa: SIM105
+                    await task
+                except asyncio.CancelledError:
+                    pass
+
+        try:
+            response = tasks[1].result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            await sync_to_async(response.close)()
+
+        body_file.close()
 
 
 def asgi_http_application(stock: ASGIHandler) -> ASGIHandler:

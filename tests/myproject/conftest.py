@@ -1,0 +1,54 @@
+"""Fixtures of the ASGI handler tests: both stacks' handlers, and what a request costs them."""
+
+import threading
+
+import pytest
+from asgiref.sync import AsyncToSync, SyncToAsync
+from django.core.handlers.asgi import ASGIHandler
+
+from myproject.asgi_handler import PooledThreadASGIHandler
+
+
+@pytest.fixture
+def async_native(settings):
+    settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE
+    return PooledThreadASGIHandler()
+
+
+@pytest.fixture
+def stock(settings):
+    settings.MIDDLEWARE = settings.STOCK_MIDDLEWARE
+    return ASGIHandler()
+
+
+@pytest.fixture
+def hops(monkeypatch) -> list[str]:
+    """Every crossing between the event loop and a thread, either way, by asgiref's two bridges."""
+    crossings: list[str] = []
+    sync_to_async_call = SyncToAsync.__call__
+    async_to_sync_call = AsyncToSync.__call__
+
+    async def counted_sync_to_async(self, *args, **kwargs):
+        crossings.append(f"sync_to_async({getattr(self.func, '__qualname__', self.func)!r})")
+        return await sync_to_async_call(self, *args, **kwargs)
+
+    def counted_async_to_sync(self, *args, **kwargs):
+        crossings.append(f"async_to_sync({getattr(self.awaitable, '__qualname__', self.awaitable)!r})")
+        return async_to_sync_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted_sync_to_async)
+    monkeypatch.setattr(AsyncToSync, "__call__", counted_async_to_sync)
+    return crossings
+
+
+@pytest.fixture
+def threads_started(monkeypatch) -> list[str]:
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted_start(self):
+        started.append(self.name)
+        return start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+    return started

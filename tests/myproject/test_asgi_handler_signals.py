@@ -1,0 +1,203 @@
+"""Django's request signals under both ASGI stacks: every receiver still runs, once per request, in
+order, and on the async-native stack on the request's own thread, where the database connection
+lives (myproject/asgi_handler.py, `send_request_started`).
+
+The handlers are called in process (tests/myproject/asgi_calls.py); `stack` runs a test on both."""
+
+import asyncio
+import gc
+import threading
+import warnings
+
+import pytest
+from django.core import signals
+from django.db import connections
+from django.db.backends.signals import connection_created
+from django.urls import get_script_prefix
+
+from tests.myproject.asgi_calls import http_scope, serve, status_of
+
+
+@pytest.fixture(params=["stock", "async-native"])
+def stack(request):
+    return request.getfixturevalue(request.param.replace("-", "_"))
+
+
+@pytest.fixture
+def events() -> list[tuple[str, str]]:
+    """(event, thread name) for each request signal a receiver got, and each database connection."""
+    seen: list[tuple[str, str]] = []
+
+    def recorder(event: str):
+        def record(**kwargs) -> None:
+            seen.append((event, threading.current_thread().name))
+
+        return record
+
+    receivers = {
+        signals.request_started: recorder("started"),
+        signals.request_finished: recorder("finished"),
+        connection_created: recorder("connected"),
+    }
+    for signal, receiver in receivers.items():
+        signal.connect(receiver)
+    yield seen
+    for signal, receiver in receivers.items():
+        signal.disconnect(receiver)
+
+
+@pytest.fixture
+def asgi_connection_policy(monkeypatch) -> None:
+    """settings.py's policy for an ASGI process: close the connection when the request ends (the
+    suite's settings are a WSGI process's, which keep it for the next request on the thread)."""
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+
+
+def names(events: list[tuple[str, str]]) -> list[str]:
+    return [event for event, _ in events]
+
+
+def threads(events: list[tuple[str, str]]) -> set[str]:
+    return {thread for _, thread in events}
+
+
+async def test_an_async_view_sends_both_signals_once_in_order(stack, events):
+    assert status_of(await serve(stack, "/demo/async/hello/")) == 200
+
+    assert names(events) == ["started", "finished"]
+
+
+async def test_on_the_async_native_stack_both_signals_reach_the_request_thread_in_one_hop(
+    async_native, events, hops
+):
+    await serve(async_native, "/demo/async/hello/")
+
+    assert len(hops) == 1, hops
+    (thread,) = threads(events)
+    assert thread.startswith("django-request")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("view", ["/demo/sync/db/", "/demo/async/db/"])
+async def test_request_started_reaches_the_thread_before_the_request_opens_a_connection(
+    stack, events, view, asgi_connection_policy
+):
+    assert status_of(await serve(stack, view)) == 200
+
+    assert names(events) == ["started", "connected", "finished"]
+    if stack.__class__.__name__ == "PooledThreadASGIHandler":
+        (thread,) = threads(events)
+        assert thread.startswith("django-request")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("view", ["/demo/sync/db/", "/demo/async/db/"])
+async def test_the_request_threads_database_connection_is_closed_on_that_thread_when_the_request_ends(
+    stack, monkeypatch, view, asgi_connection_policy
+):
+    opened, closed = [], []
+    wrapper_class = type(connections["default"])
+    close = wrapper_class.close
+
+    def recorded_close(self) -> None:
+        # The suite's in-memory SQLite ignores close() (it would lose the database), so record it.
+        if self.connection is not None:
+            closed.append((self, threading.current_thread().name))
+        close(self)
+
+    def record_opened(connection, **kwargs) -> None:
+        opened.append((connection, threading.current_thread().name))
+
+    monkeypatch.setattr(wrapper_class, "close", recorded_close)
+    connection_created.connect(record_opened)
+    try:
+        assert status_of(await serve(stack, view)) == 200
+    finally:
+        connection_created.disconnect(record_opened)
+
+    assert len(opened) == 1
+    assert closed == opened
+
+
+async def test_a_client_that_disconnects_still_gets_both_signals_on_its_thread(stack, events, hops):
+    sent = await serve(stack, "/demo/async/sleep/", "ms=5000", disconnect_after=0.1)
+
+    assert status_of(sent) is None
+    assert names(events) == ["started", "finished"]
+    if stack.__class__.__name__ == "PooledThreadASGIHandler":
+        assert len(hops) == 1, hops  # request_finished's receivers, with request_started's ahead of them
+        (thread,) = threads(events)
+        assert thread.startswith("django-request")
+
+
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+async def test_a_streamed_response_sends_both_signals_after_its_last_chunk(stack, events):
+    sent = await serve(stack, "/static/css/site.css")
+
+    assert status_of(sent) == 200
+    assert sent[-1] == {"type": "http.response.body"}  # the end of a streamed body
+    assert names(events) == ["started", "finished"]
+
+
+async def test_a_request_django_cannot_decode_sends_both_signals(stack, events):
+    sent = await serve(stack, "/demo/async/hello/", query_string=b"name=\xff")
+
+    assert status_of(sent) == 400
+    assert names(events) == ["started", "finished"]
+
+
+async def test_request_started_reaches_its_receivers_when_the_handler_fails_before_any_sync_call(
+    async_native, events
+):
+    async def receive() -> dict:  # a second http.request, where only a disconnect may come
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    with pytest.raises(AssertionError, match="Invalid ASGI message"):
+        await async_native(scope=http_scope("/demo/async/hello/"), receive=receive, send=send)
+
+    # The receivers were handed to the request's thread on their own as the handler gave up.
+    for _ in range(100):
+        if events:
+            break
+        await asyncio.sleep(0.05)
+    assert names(events) == ["started"]  # Django sends no request_finished on this path either
+    (thread,) = threads(events)
+    assert thread.startswith("django-request")
+
+
+async def test_a_request_started_receiver_that_raises_fails_the_request(stack):
+    def broken(**kwargs) -> None:
+        raise RuntimeError("broken receiver")
+
+    signals.request_started.connect(broken)
+    try:
+        with pytest.raises(RuntimeError, match="broken receiver") as failure:
+            await serve(stack, "/demo/async/hello/")
+    finally:
+        signals.request_started.disconnect(broken)
+    # Django's handle() leaves the request body's temporary file to the garbage collector on this path;
+    # the error's traceback holds it, and so do the loop's last callbacks until they have run.
+    del failure
+    await asyncio.sleep(0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+async def test_request_started_receivers_see_the_requests_scope_and_script_prefix(stack):
+    seen: list[tuple[str, str]] = []
+
+    def record(scope, **kwargs) -> None:
+        seen.append((scope["path"], get_script_prefix()))
+
+    signals.request_started.connect(record)
+    try:
+        for path in ["/mounted/demo/async/hello/", "/mounted/demo/sync/hello/"]:
+            assert status_of(await serve(stack, path, root_path="/mounted")) == 200
+    finally:
+        signals.request_started.disconnect(record)
+
+    assert seen == [("/mounted/demo/async/hello/", "/mounted/"), ("/mounted/demo/sync/hello/", "/mounted/")]
