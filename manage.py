@@ -14,6 +14,11 @@ def main() -> None:
         # Daphne's runserver serves the ASGI application (HTTP and WebSockets), whatever the
         # environment says.
         os.environ["SERVER_INTERFACE"] = "asgi"
+    from myproject.preflight import load_settings_or_exit
+
+    # A configuration the settings refuse (a missing secret, an unusable DATABASE_URL...) ends here
+    # with its one-line message; Django would show it at the bottom of a traceback.
+    load_settings_or_exit()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

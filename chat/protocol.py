@@ -74,7 +74,7 @@ def read_message(frame: dict[str, Any]) -> ClientMessage:
         raise FrameError(INVALID_MESSAGE, '"text" is empty', client_id)
     if len(text) > MESSAGE_MAX_LENGTH:
         raise FrameError(
-            TOO_LONG, f'"text" has {len(text)} characters; the limit is {MESSAGE_MAX_LENGTH}', client_id
+            TOO_LONG, f'"text" has {len(text):,} characters; the limit is {MESSAGE_MAX_LENGTH:,}', client_id
         )
     if not _storable(text):
         raise FrameError(INVALID_MESSAGE, '"text" contains a NUL character or a lone surrogate', client_id)

@@ -6,6 +6,9 @@
 # is enough; more would only compete for the same cores.
 set -eu
 cd "$(dirname "$0")/.."
+# Refuse a configuration the settings reject with its one-line message, before the server imports
+# the application in each worker and reports it as a traceback (myproject/preflight.py).
+python -m myproject.preflight asgi
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which has no
 # `lifespan` route and raises on that scope, so Uvicorn is told not to send it.

@@ -8,6 +8,9 @@
 # INSTALLED_APPS.
 set -eu
 cd "$(dirname "$0")/.."
+# Refuse a configuration the settings reject with its one-line message, before the server imports
+# the application in each worker and reports it as a traceback (myproject/preflight.py).
+python -m myproject.preflight asgi
 # The WebSocket size limits match deploy/start-asgi.sh (see the reasoning there). Daphne checks a
 # whole message and each frame of it separately, so both are set.
 # No --proxy-headers: Daphne would trust X-Forwarded-For from any client, unlike Uvicorn's

@@ -22,4 +22,7 @@ case "${GRANIAN_INTERFACE:-asgi}" in
         exit 2
         ;;
 esac
+# Refuse a configuration the settings reject with its one-line message, before Granian imports
+# the application in each worker and reports it as a traceback (myproject/preflight.py).
+python -m myproject.preflight "${GRANIAN_INTERFACE:-asgi}"
 exec granian "$@" --host "${HOST:-127.0.0.1}" --access-log

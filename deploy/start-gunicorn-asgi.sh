@@ -7,6 +7,9 @@
 # Each worker runs one event loop that interleaves many connections, so one worker per core.
 set -eu
 cd "$(dirname "$0")/.."
+# Refuse a configuration the settings reject with its one-line message, before the server imports
+# the application in each worker and reports it as a traceback (myproject/preflight.py).
+python -m myproject.preflight asgi
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # --asgi-lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which
 # has no `lifespan` route and raises on that scope, so the worker is told not to send it.

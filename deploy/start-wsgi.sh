@@ -9,6 +9,9 @@
 # behind a buffering proxy such as the project's nginx (docs/reliability.md).
 set -eu
 cd "$(dirname "$0")/.."
+# Refuse a configuration the settings reject with its one-line message, before the server imports
+# the application in each worker and reports it as a traceback (myproject/preflight.py).
+python -m myproject.preflight wsgi
 workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
 # --worker-class: the sync worker, changed only to serve the connections the kernel had already
 # accepted before a graceful stop, instead of resetting them (myproject/gunicorn_worker.py).

@@ -25,16 +25,23 @@ from myproject.asgi_handler import asgi_http_application  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 from myproject.realtime import allowed_origins_only  # noqa: E402
 from myproject.routing import websocket_urlpatterns  # noqa: E402
+from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
 
+# The recorder behind the /demo/wire/ page sits first inside each protocol, so that it sees the
+# scope and the events as the server exchanges them. It records that page's capture request and
+# echo socket only and passes everything else straight through.
 application = ProtocolTypeRouter(
     {
         # Django's handler, or the project's async-native one (DJANGO_ASGI_STACK, docs/asgi-tax.md).
-        "http": asgi_http_application(django_asgi_app),
+        "http": ASGIWireRecorder(asgi_http_application(django_asgi_app)),
         # Browsers send cookies with a WebSocket handshake from any site, so the Origin check is
         # what stops another site from opening a socket with the visitor's session.
-        "websocket": allowed_origins_only(
-            # Channels' stubs want their own URLPattern subclass, which Django's re_path never returns.
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+        "websocket": ASGIWireRecorder(
+            allowed_origins_only(
+                # Channels' stubs want their own URLPattern subclass, which Django's re_path never
+                # returns.
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            )
         ),
     }
 )

@@ -3,12 +3,14 @@
 from django.urls import re_path
 
 from chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns
+from demo.routing import websocket_urlpatterns as demo_websocket_urlpatterns
 from myproject.realtime import refuse_handshake
 from reports.routing import websocket_urlpatterns as reports_websocket_urlpatterns
 
 websocket_urlpatterns = [
     *chat_websocket_urlpatterns,
     *reports_websocket_urlpatterns,
+    *demo_websocket_urlpatterns,
     # Last, and matching every path: a handshake no app routes is refused with HTTP 403. Without
     # it Channels' URLRouter raises "No route found", which the server answers with a 500 and a
     # traceback in its error log. (django-stubs types re_path()'s view as a Django view.)

@@ -20,11 +20,23 @@ from myproject.client_address import trusted_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+class _Environment(environ.Env):
+    """A value that does not parse as its type (DJANGO_HSTS_SECONDS=soon) is refused naming its
+    variable, like every other configuration error here; django-environ raises a bare ValueError."""
+
+    def get_value(self, var: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().get_value(var, *args, **kwargs)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{var} cannot be read ({error}).") from None
+
+
 # A variable set to an empty string counts as unset. Compose files and CI templates pass variables
 # through as `${NAME:-}`, which sets them empty when the user set nothing; an empty
 # DJANGO_SECRET_KEY must still mean "no key" (refused in production, the dev-only key in debug),
 # never an empty key, and an empty DATABASE_URL or REDIS_URL must mean the default.
-env = environ.Env()
+env = _Environment()
 env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -61,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: every count on a page is written one way, 20,000
     # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
     "servestatic",
     # Counts failed logins in the database, which both stacks share (see "Login and sign-up
@@ -317,12 +330,10 @@ CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
 
 
 def _port(variable: str) -> int | None:
-    value = env.str(variable, default="").strip()
-    if not value:
-        return None
-    if not value.isascii() or not value.isdecimal() or not 0 < int(value) < 65536:
-        raise ImproperlyConfigured(f"{variable} must be a port number from 1 to 65535, not {value!r}.")
-    return int(value)
+    port: int | None = env.int(variable, default=None)
+    if port is not None and not 0 < port < 65536:
+        raise ImproperlyConfigured(f"{variable} must be a port number from 1 to 65535, not {port}.")
+    return port
 
 
 # The ports browsers reach each stack on when the two run side by side on one host, with no proxy
@@ -376,18 +387,31 @@ AXES_DISABLE_ACCESS_LOG = True
 # "throttle" cache. With REDIS_URL set that is Redis, shared by every process of both stacks; without
 # it (runserver, unit tests: one process) it is this process's memory.
 SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
+
+
+def shared_cache(name: str) -> dict[str, Any]:
+    """A cache every process of both stacks shares: Redis when REDIS_URL is set, else this process's
+    memory (runserver, unit tests: one process).
+
+    The first REDIS_URL only: with several (shards), Django's RedisCache would write to the first and
+    read from the others, which hold no copy of its keys.
+    """
+    if not REDIS_URL:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL.split(",")[0],
+        # Short socket timeouts: a Redis that hangs must not hang the page that asked it.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": (
-        # Short socket timeouts: a Redis that hangs must not hang the sign-up page with it.
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
-    ),
+    "throttle": shared_cache("throttle"),
+    # The /demo/wire/ page's traces (myproject/wire_recorder.py): recorded by whichever process served
+    # the capture, read by whichever serves the page's next request, on either stack.
+    "wire": shared_cache("wire"),
 }
 RATELIMIT_USE_CACHE = "throttle"
 # A cache that answers without a count lets sign-ups through (myproject/views.py does the same when

@@ -16,10 +16,14 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from myproject.client_address import ClientAddressFromTrustedProxy
+from myproject.wire_recorder import WSGIWireRecorder
 
 # Behind nginx, Gunicorn hands Django the proxy's address as REMOTE_ADDR; Uvicorn would already
 # have put the visitor's there. The wrapper closes that gap (myproject/client_address.py).
-application = ClientAddressFromTrustedProxy(get_wsgi_application(), settings.FORWARDED_ALLOW_IPS)
+django_application = ClientAddressFromTrustedProxy(get_wsgi_application(), settings.FORWARDED_ALLOW_IPS)
+# Outermost, so that it sees the environ as Gunicorn built it: the recorder behind the /demo/wire/
+# page. It records that page's capture request only and passes every other one straight through.
+application = WSGIWireRecorder(django_application)
 
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 

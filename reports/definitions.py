@@ -6,11 +6,13 @@ database do the aggregation (GROUP BY, SUM, COUNT): Python only formats the rows
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import CharField, Count, DecimalField, ExpressionWrapper, F, Func, QuerySet, Sum
 from django.http import Http404
 
@@ -26,6 +28,7 @@ ColumnKind = Literal["text", "integer", "money", "datetime"]
 Row = Mapping[str, Any]
 ReportRows = QuerySet[OrderLine, Row]
 
+CENTS = Decimal("0.01")
 LINE_REVENUE = ExpressionWrapper(
     F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=14, decimal_places=2)
 )
@@ -44,9 +47,13 @@ class YearMonth(Func):
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> _AsSqlType:
-        return self.as_sql(
-            compiler, connection, template="strftime('%%Y-%%m', %(expressions)s)", **extra_context
+        # The format goes in as a bound parameter, not as text in the SQL: Django's SQL strings are
+        # %-format strings, and a literal '%Y' in one breaks as soon as the query has parameters
+        # (a date filter) and debug mode logs it: last_executed_query() runs `sql % params`.
+        sql, params = self.as_sql(
+            compiler, connection, template="strftime(%%s, %(expressions)s)", **extra_context
         )
+        return sql, ("%Y-%m", *params)
 
     def as_postgresql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
@@ -60,19 +67,33 @@ class Column:
     key: str
     label: str
     kind: ColumnKind = "text"
+    # False for codes such as SKUs and order numbers: a line break at their hyphens would make
+    # two half-codes of one.
+    wraps: bool = True
 
     @property
     def numeric(self) -> bool:
         return self.kind in {"integer", "money"}
 
+    @property
+    def cell_class(self) -> str:
+        """The page's CSS classes for this column's cells: numbers align right, and numbers,
+        timestamps and codes are never broken across lines."""
+        unbreakable = self.numeric or self.kind == "datetime" or not self.wraps
+        return " ".join(name for name, wanted in (("num", self.numeric), ("nowrap", unbreakable)) if wanted)
+
     def display(self, value: Any) -> str:
-        """The value as the page shows it."""
+        """The value as the page shows it: numbers grouped by thousands with the `intcomma`
+        template filter, which the templates use for their own counts too; times in UTC."""
         if value is None:
             return ""
         if self.kind == "money":
-            return f"{Decimal(value):,.2f}"
+            return intcomma(Decimal(value).quantize(CENTS))
         if self.kind == "integer":
-            return f"{value:,}"
+            return intcomma(value)
+        if self.kind == "datetime":
+            # The live page writes its times the same way (reports/static/reports/live.js).
+            return f"{value.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
         return self.csv_value(value)
 
     def csv_value(self, value: Any) -> str:
@@ -184,7 +205,7 @@ REPORTS: dict[str, Report] = {
             title="Top products",
             description=f"The {TOP_PRODUCTS_LIMIT} products that brought in the most revenue.",
             columns=(
-                Column("sku", "SKU"),
+                Column("sku", "SKU", wraps=False),
                 Column("name", "Product"),
                 Column("category", "Category"),
                 Column("units", "Units", "integer"),
@@ -213,10 +234,10 @@ REPORTS: dict[str, Report] = {
             columns=(
                 Column("id", "Line"),
                 Column("placed_at", "Placed at", "datetime"),
-                Column("order_number", "Order"),
+                Column("order_number", "Order", wraps=False),
                 Column("customer", "Customer"),
                 Column("region", "Region"),
-                Column("sku", "SKU"),
+                Column("sku", "SKU", wraps=False),
                 Column("product_name", "Product"),
                 Column("quantity", "Quantity", "integer"),
                 Column("unit_price", "Unit price", "money"),

@@ -89,7 +89,7 @@ def test_text_over_the_limit_is_too_long():
     error = refusal(json.dumps({"type": "message", "text": "a" * (MESSAGE_MAX_LENGTH + 1)}))
 
     assert error.code == TOO_LONG
-    assert str(MESSAGE_MAX_LENGTH) in error.detail
+    assert f"the limit is {MESSAGE_MAX_LENGTH:,}" in error.detail
 
 
 def test_the_limit_counts_characters_not_bytes_or_utf16_units():

@@ -3,6 +3,7 @@ import re
 import pytest
 from django.test import Client
 
+from chat.models import Room
 from chat.services import message_post
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,15 @@ def test_lobby_lists_rooms_with_their_message_counts(client, alice):
 
     rows = re.findall(r'<a href="/chat/([^/]+)/">[^<]+</a></td>\s*<td class="num">(\d+)<', page)
     assert sorted(rows) == [("busy", "3"), ("quiet", "1")]
+
+
+def test_lobby_groups_message_counts_by_thousands(client, alice):
+    message_post("busy", alice.pk, "alice", "hi", None)
+    Room.objects.filter(name="busy").update(message_count=1124)
+
+    page = client.get("/chat/").content.decode()
+
+    assert '<td class="num">1,124</td>' in page
 
 
 def test_lobby_without_rooms_invites_to_open_one(client):

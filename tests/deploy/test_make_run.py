@@ -2,12 +2,15 @@
 Ctrl-C, and a port that is already taken."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
 
+import psutil
 import pytest
 import requests
+from websockets.sync.client import connect
 
 from stacks.environment import base_environment
 from stacks.processes import ROOT, free_port, wait_until
@@ -16,6 +19,8 @@ from tests.myproject.test_stack_layout import text_of
 pytestmark = pytest.mark.live
 
 SETUP_AND_START_SECONDS = 240
+# Ctrl-C to the last process gone: the servers stop in about a second, then Redis.
+STOP_SECONDS = 30
 
 
 @pytest.fixture
@@ -90,6 +95,86 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
     assert "REDIS_URL is not set" not in output
     for port in ("WSGI_PORT", "ASGI_PORT", "EMBEDDED_REDIS_PORT"):
         wait_until(lambda port=port: port_is_closed(run_env[port]), 10, f"{port} to close after Ctrl-C")
+
+
+def stop_with_ctrl_c(make: subprocess.Popen) -> None:
+    os.killpg(make.pid, signal.SIGINT)
+    try:
+        make.wait(STOP_SECONDS)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+
+
+def test_ctrl_c_stops_the_servers_before_the_embedded_redis_without_a_traceback(run_env, tmp_path):
+    log_path = tmp_path / "make-run.log"
+    make = start_make_run(run_env, log_path)
+    asgi_port = run_env["ASGI_PORT"]
+    try:
+        wait_until(
+            lambda: answers(f"http://127.0.0.1:{asgi_port}/readyz"),
+            SETUP_AND_START_SECONDS,
+            "the ASGI stack to be ready",
+            interval=0.5,
+        )
+        processes = psutil.Process(make.pid).children(recursive=True)
+        names = {process.name() for process in processes}
+        # An open chat socket: Uvicorn's channel layer listens to Redis until the process exits.
+        with connect(
+            f"ws://127.0.0.1:{asgi_port}/ws/chat/lobby/", origin=f"http://127.0.0.1:{asgi_port}"
+        ) as chat:
+            chat.recv(timeout=10)  # the history: the socket has joined its group
+            stop_with_ctrl_c(make)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+    output = log_path.read_text()
+
+    assert {"redis-server", "gunicorn", "uvicorn"} <= names
+    _, still_running = psutil.wait_procs(processes, timeout=STOP_SECONDS)
+    assert still_running == []
+    assert "Traceback" not in output
+    assert "lost Redis" not in output  # what the channel layer logs when Redis goes first
+    # Honcho's own lines, in the order the processes stopped: Redis after Uvicorn, its last client.
+    stopped = re.findall(r"\| (\w+)\.1 stopped \(rc=", output)
+    assert stopped.index("redis") > stopped.index("asgi"), output
+
+
+def test_a_second_make_run_says_another_one_is_running_and_how_to_pick_other_ports(run_env, tmp_path):
+    first = start_make_run(run_env, tmp_path / "first.log")
+    try:
+        wait_until(
+            lambda: (
+                answers(f"http://127.0.0.1:{run_env['WSGI_PORT']}/readyz")
+                and answers(f"http://127.0.0.1:{run_env['ASGI_PORT']}/readyz")
+            ),
+            SETUP_AND_START_SECONDS,
+            "the first make run to be ready",
+            interval=0.5,
+        )
+        second = subprocess.run(
+            ["make", "run"],
+            cwd=ROOT,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=SETUP_AND_START_SECONDS,
+        )
+    finally:
+        stop_with_ctrl_c(first)
+
+    assert second.returncode != 0
+    assert (
+        f"port {run_env['WSGI_PORT']} (WSGI) is already in use, by this project's WSGI stack" in second.stderr
+    )
+    assert (
+        f"port {run_env['ASGI_PORT']} (ASGI) is already in use, by this project's ASGI stack" in second.stderr
+    )
+    assert "This project is already running (another `make run`" in second.stderr
+    assert re.search(
+        r"make run WSGI_PORT=\d+ ASGI_PORT=\d+ EMBEDDED_REDIS_PORT=\d+$", second.stderr, re.MULTILINE
+    )
+    assert "Traceback" not in second.stderr
 
 
 def test_make_run_refuses_a_port_in_use_and_names_it(run_env, tmp_path):

@@ -30,6 +30,7 @@ SETTINGS = """{
     "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
     "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
     "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "CACHE_LOCATIONS": {name: cache.get("LOCATION") for name, cache in settings.CACHES.items()},
 }"""
 
 
@@ -112,6 +113,11 @@ def test_without_redis_url_the_layer_is_in_memory():
         ("WSGI_STACK_PORT", "eight thousand"),
         ("ASGI_STACK_PORT", "70000"),
         ("CHAT_WEBSOCKET_PORT", "-1"),
+        # Values that do not parse as their type.
+        ("REPORTS_EXPORT_CONCURRENCY", "two"),
+        ("DJANGO_HSTS_SECONDS", "soon"),
+        ("AXES_FAILURE_LIMIT", "1.5"),
+        ("CHAT_PRESENCE_TTL_SECONDS", "long"),
     ],
 )
 def test_an_unusable_value_refuses_to_start_naming_the_variable(variable, value):
@@ -155,6 +161,13 @@ def test_an_empty_database_url_means_the_sqlite_default():
 
 def test_an_empty_redis_url_means_the_in_memory_layer():
     assert settings_for(REDIS_URL="")["LAYER"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_shared_caches_use_the_first_of_several_redis_urls():
+    # Given several URLs, Django's RedisCache writes to the first and reads from the others: with
+    # shards that would read sign-up counts and wire traces from a server that never saw them.
+    locations = settings_for(REDIS_URL="redis://127.0.0.1:6390/0,redis://127.0.0.1:6391/0")["CACHE_LOCATIONS"]
+    assert locations["throttle"] == locations["wire"] == "redis://127.0.0.1:6390/0"
 
 
 def test_empty_allowed_hosts_mean_the_loopback_default_not_no_host_at_all():

@@ -4,11 +4,13 @@ import re
 import warnings
 
 import pytest
+from django.http import QueryDict
 from django.test import AsyncClient, Client
 
 from reports import exports
 from reports.definitions import REPORTS
-from reports.filters import DateRange
+from reports.filters import DateRange, DateRangeForm
+from tests.reports.conftest import DATE_FILTERS
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +51,20 @@ def test_has_one_line_per_report_row(plain_client, shop, slug):
     rows = parsed(csv_body(plain_client.get(f"/reports/{slug}/csv/")))
 
     assert len(rows) - 1 == len(REPORTS[slug].rows(DateRange()))
+
+
+@pytest.mark.parametrize("query", DATE_FILTERS)
+@pytest.mark.parametrize("slug", list(REPORTS))
+def test_every_export_is_whole_under_every_date_filter_with_debug_on_or_off(
+    plain_client, shop, debug, slug, query
+):
+    form = DateRangeForm(QueryDict(query))
+    assert form.is_valid()
+    expected = len(REPORTS[slug].rows(form.date_range()))
+
+    rows = parsed(csv_body(plain_client.get(f"/reports/{slug}/csv/?{query}")))
+
+    assert len(rows) - 1 == expected > 0
 
 
 def test_the_order_lines_export_has_every_line(plain_client, shop):
@@ -150,17 +166,20 @@ async def test_asgi_streams_an_async_iterator_without_djangos_buffering_warning(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("orm_thread_connections_closed")
-async def test_both_interfaces_export_the_same_bytes(shop, plain_user):
+@pytest.mark.parametrize(
+    "path", ["/reports/order-lines/csv/?start=2024-06-01", "/reports/revenue-by-month/csv/?start=2025-01-01"]
+)
+async def test_both_interfaces_export_the_same_bytes_with_debug_on_or_off(shop, plain_user, debug, path):
     from asgiref.sync import sync_to_async
 
     def wsgi_export() -> bytes:
         client = Client()
         client.force_login(plain_user)
-        return csv_body(client.get("/reports/order-lines/csv/?start=2024-06-01"))
+        return csv_body(client.get(path))
 
     client = AsyncClient()
     await client.aforce_login(plain_user)
-    asgi = await async_csv_body(await client.get("/reports/order-lines/csv/?start=2024-06-01"))
+    asgi = await async_csv_body(await client.get(path))
 
     assert asgi == await sync_to_async(wsgi_export)()
 

@@ -1,13 +1,17 @@
+import random
 import re
 
 import pytest
+from django.http import QueryDict
 from django.test import AsyncClient, Client
 from django.utils.html import escape
 
 from reports.definitions import REPORTS
-from reports.filters import DateRange
+from reports.filters import DateRange, DateRangeForm
 from reports.models import Product, Publication
+from reports.seeding import seed_shop
 from reports.views import LIVE_PAGE_BACKLOG
+from tests.reports.conftest import DATE_FILTERS
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +38,20 @@ def test_a_report_page_shows_a_table_and_an_svg_chart(client, shop, slug):
     assert response.status_code == 200
     assert 'data-testid="report-table"' in response.text
     assert re.search(r'<svg xmlns="http://www.w3.org/2000/svg"[^>]*data-testid="chart"', response.text)
+
+
+@pytest.mark.parametrize("query", DATE_FILTERS)
+@pytest.mark.parametrize("slug", list(REPORTS))
+def test_every_report_page_answers_every_date_filter_with_debug_on_or_off(client, shop, debug, slug, query):
+    form = DateRangeForm(QueryDict(query))
+    assert form.is_valid()
+    report = REPORTS[slug]
+    expected = min(len(report.rows(form.date_range())), report.preview_rows or shop)
+
+    response = client.get(f"/reports/{slug}/?{query}")
+
+    assert response.status_code == 200
+    assert len(table_rows(response.text)) == expected > 0
 
 
 def test_the_page_table_has_one_row_per_report_row(client, shop):
@@ -77,6 +95,14 @@ def test_the_order_lines_page_previews_its_first_rows_and_counts_them_all(client
     preview = REPORTS["order-lines"].preview_rows
     assert len(table_rows(response.text)) == preview
     assert f"Showing the first {preview} of {shop} rows" in response.text
+
+
+def test_the_row_count_is_grouped_by_thousands_like_the_table(client, shop):
+    seed_shop(random.Random("tests:more lines"), 1_024)  # tops the shop up to 1,024 lines
+
+    response = client.get("/reports/order-lines/")
+
+    assert 'data-testid="total-rows">Showing the first 100 of 1,024 rows;' in response.text
 
 
 @pytest.mark.parametrize(

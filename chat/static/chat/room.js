@@ -134,7 +134,7 @@ if (form) {
     const text = input.value;
     if (!text.trim()) return;
     if ([...text].length > MAX_LENGTH) {
-      showProblem(`A message can have at most ${MAX_LENGTH} characters.`);
+      showProblem(`A message can have at most ${MAX_LENGTH.toLocaleString("en-US")} characters.`);
       return;
     }
     queueMessage(text);

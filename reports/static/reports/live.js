@@ -12,8 +12,17 @@ const STATE_TEXT = {
   closed: () => "closed",
 };
 
+// One format for every time on the page, those the server rendered and those that arrive live:
+// the UTC second the ISO `datetime` attribute names, as the reports count their days in UTC.
+function showTime(time) {
+  const iso = new Date(time.dateTime).toISOString();
+  time.textContent = `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+}
+
+list.querySelectorAll("time").forEach(showTime);
+
 function showPublication(frame) {
-  list.querySelector("[data-testid=no-publications]")?.remove();
+  document.querySelector("[data-testid=no-publications]")?.remove();
   const item = document.createElement("li");
   item.dataset.id = String(frame.id);
   item.className = "fresh";
@@ -22,7 +31,7 @@ function showPublication(frame) {
   link.textContent = frame.report.title;
   const time = document.createElement("time");
   time.dateTime = frame.report.published_at;
-  time.textContent = new Date(frame.report.published_at).toLocaleString();
+  showTime(time);
   item.append(link, " ", time);
   list.append(item);
 }
