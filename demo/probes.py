@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from myproject.serving import interface_of
+from myproject.serving import interface_of, worker_pool
 
 # The longest a sleep probe may wait, and the longest the sync fanout may wait in total (n x ms):
 # well under Gunicorn's worker timeout (deploy/start-wsgi.sh), which kills a sync worker that
@@ -57,8 +57,8 @@ class Fanout:
         return self.ms / 1000
 
 
-def whole_number(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
-    raw = request.GET.get(name)
+def whole_number(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
     if raw is None:
         return default
     # A regex, not int() alone: int() also accepts " 5", "+5", "1_000" and non-ASCII digits.
@@ -67,13 +67,17 @@ def whole_number(request: HttpRequest, name: str, default: int, low: int, high: 
     return int(raw)
 
 
-def wait_from(request: HttpRequest, default_ms: int = 100) -> Wait:
-    return Wait(whole_number(request, "ms", default_ms, 0, MAX_WAIT_MS))
+# Each reader takes a query (request.GET, or the race page's parameters, demo/race.py): one set of
+# rules for both.
 
 
-def fanout_from(request: HttpRequest) -> Fanout:
-    n = whole_number(request, "n", 5, 1, MAX_FANOUT)
-    ms = whole_number(request, "ms", 50, 0, MAX_WAIT_MS)
+def wait_from(query: Mapping[str, str], default_ms: int = 100) -> Wait:
+    return Wait(whole_number(query, "ms", default_ms, 0, MAX_WAIT_MS))
+
+
+def fanout_from(query: Mapping[str, str]) -> Fanout:
+    n = whole_number(query, "n", 5, 1, MAX_FANOUT)
+    ms = whole_number(query, "ms", 50, 0, MAX_WAIT_MS)
     if n * ms > MAX_WAIT_MS:
         raise BadProbeParameter(
             "ms", f"n x ms must be at most {MAX_WAIT_MS} (the sync view waits that long), not {n * ms}."
@@ -81,8 +85,8 @@ def fanout_from(request: HttpRequest) -> Fanout:
     return Fanout(n, ms)
 
 
-def cpu_ms_from(request: HttpRequest) -> int:
-    return whole_number(request, "ms", 10, 0, MAX_CPU_MS)
+def cpu_ms_from(query: Mapping[str, str]) -> int:
+    return whole_number(query, "ms", 10, 0, MAX_CPU_MS)
 
 
 def burn_cpu(ms: int) -> int:
@@ -108,6 +112,9 @@ def demo_users() -> QuerySet[Any, Mapping[str, Any]]:
 def probe_response(
     request: HttpRequest, probe: str, view_kind: str, started: float, **facts: object
 ) -> JsonResponse:
+    elapsed = time.perf_counter() - started
+    ended_ms = time.time() * 1000
+    pool = worker_pool()
     return JsonResponse(
         {
             "probe": probe,
@@ -116,8 +123,18 @@ def probe_response(
             # A `def` view under ASGI runs on a worker thread, an `async def` view on the event
             # loop's thread; under WSGI both run on the worker's thread.
             "thread": threading.current_thread().name,
+            # Names repeat (every request thread of Django's ASGI handler is "django-request_0");
+            # the id tells the threads apart.
+            "thread_id": threading.get_ident(),
             "pid": os.getpid(),
-            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+            "elapsed_ms": round(elapsed * 1000, 1),
+            # Wall-clock time (Unix epoch, ms) when the view began and ended, for the race page's
+            # lanes: comparable with a client's clock on the same machine, unlike perf_counter.
+            "began_ms": round(ended_ms - elapsed * 1000, 1),
+            "ended_ms": round(ended_ms, 1),
+            # How many requests this server holds at once, when it can tell (Gunicorn's workers);
+            # null under ASGI, whose event loop has no such limit.
+            "worker_pool": None if pool is None else {**asdict(pool), "slots": pool.slots},
             **facts,
         }
     )

@@ -8,6 +8,7 @@ app_name = "demo"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("race/", views.race, name="race"),
     path("sync/hello/", views.sync_hello, name="sync-hello"),
     path("async/hello/", views.async_hello, name="async-hello"),
     path("sync/sleep/", views.sync_sleep, name="sync-sleep"),

@@ -13,7 +13,9 @@ Parameters are read and checked once, in demo/probes.py; a bad value gets 400 an
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -31,6 +33,9 @@ from demo.probes import (
     rejects_bad_parameters,
     wait_from,
 )
+from demo.race import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
+from myproject.serving import interface_of
+from myproject.stack_layout import websocket_port
 
 
 @require_safe
@@ -61,7 +66,7 @@ async def async_hello(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 def sync_sleep(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    wait = wait_from(request)
+    wait = wait_from(request.GET)
     time.sleep(wait.seconds)
     return probe_response(request, "sleep", "sync", started, ms=wait.ms)
 
@@ -70,7 +75,7 @@ def sync_sleep(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 async def async_sleep(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    wait = wait_from(request)
+    wait = wait_from(request.GET)
     await asyncio.sleep(wait.seconds)
     return probe_response(request, "sleep", "async", started, ms=wait.ms)
 
@@ -82,7 +87,7 @@ async def async_sleep(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 def sync_fanout(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    fanout = fanout_from(request)
+    fanout = fanout_from(request.GET)
     # One thread can wait for one thing at a time: n waits take n x ms.
     for _ in range(fanout.n):
         time.sleep(fanout.seconds)
@@ -93,7 +98,7 @@ def sync_fanout(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 async def async_fanout(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    fanout = fanout_from(request)
+    fanout = fanout_from(request.GET)
     # The event loop waits for all of them at once: n waits take about ms.
     await asyncio.gather(*(asyncio.sleep(fanout.seconds) for _ in range(fanout.n)))
     return probe_response(request, "fanout", "async", started, n=fanout.n, ms=fanout.ms)
@@ -125,7 +130,7 @@ async def async_db(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 def sync_cpu(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    ms = cpu_ms_from(request)
+    ms = cpu_ms_from(request.GET)
     rounds = burn_cpu(ms)
     return probe_response(request, "cpu", "sync", started, ms=ms, rounds=rounds)
 
@@ -134,7 +139,7 @@ def sync_cpu(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 async def async_cpu(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    ms = cpu_ms_from(request)
+    ms = cpu_ms_from(request.GET)
     # There is no await in computing: the event loop serves nobody else for these ms. Sending the
     # work to a thread would free the loop, but the GIL still runs one thread of Python at a time.
     rounds = burn_cpu(ms)
@@ -148,9 +153,34 @@ async def async_cpu(request: HttpRequest) -> JsonResponse:
 @rejects_bad_parameters
 async def async_blocking(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
-    wait = wait_from(request)
+    wait = wait_from(request.GET)
     # WRONG ON PURPOSE, kept to be measured: time.sleep() inside an `async def` view blocks the
     # event loop, so every other request on this worker stalls with it. Never do this; await
     # asyncio.sleep() (or any awaitable) instead, as async_sleep does.
     time.sleep(wait.seconds)  # noqa: ASYNC251
     return probe_response(request, "blocking", "async", started, ms=wait.ms)
+
+
+# The race page: N of one probe at once on every quadrant, drawn live (docs/race.md).
+
+
+@require_safe
+def race(request: HttpRequest) -> HttpResponse:
+    stacks = {"wsgi": settings.RACE_WSGI_URL, "asgi": settings.RACE_ASGI_URL}
+    socket_port = websocket_port(request)
+    context = {
+        "groups": LANE_GROUPS.values(),
+        "probes": PROBES,
+        "max_requests": MAX_REQUESTS,
+        "max_serial_ms": MAX_SERIAL_MS_PER_GROUP,
+        "max_wait_ms": MAX_WAIT_MS,
+        "interface": interface_of(request),
+        # The page's browser-direct mode calls each stack on the page's own host name at the
+        # stack's port; an unconfigured ASGI stack means this very server (runserver).
+        "stack_ports": {stack: urlsplit(url).port or "" for stack, url in stacks.items() if url},
+        "one_stack": not (stacks["wsgi"] and stacks["asgi"]),
+        # The socket goes to the ASGI stack: the WSGI stack cannot hold one (as on the chat pages).
+        "socket_port": socket_port or "",
+        "served_by_wsgi_without_socket_port": interface_of(request) == "wsgi" and not socket_port,
+    }
+    return render(request, "demo/race.html", context)

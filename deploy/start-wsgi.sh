@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight wsgi
 workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
-# --worker-class: the sync worker, changed only to serve the connections the kernel had already
-# accepted before a graceful stop, instead of resetting them (myproject/gunicorn_worker.py).
+# --worker-class: the sync worker, changed to serve the connections the kernel had already
+# accepted before a graceful stop, instead of resetting them, and to tell the application how many
+# requests it holds at once, for the race page (myproject/gunicorn_worker.py).
 # --no-control-socket: Gunicorn 27's control socket (for `gunicornc`) sits at one path per user,
 # so several Gunicorns on one machine (make run, the tests, the comparison harness) would share it.
 # --timeout: a sync worker tells the arbiter it is alive only between requests, so a response that

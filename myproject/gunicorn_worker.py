@@ -10,6 +10,9 @@ connection as soon as it arrives, so it has no such queue to lose.
 This worker, once told to stop, keeps taking connections until the backlog is empty, serving each
 as usual, and only then exits. Gunicorn's --graceful-timeout still bounds the whole stop: a worker
 that has not finished by then is killed.
+
+It also tells the application how many requests the server holds at once (`record_worker_pool`),
+so that the race page (/demo/race/) draws the limit from the configuration, not from a guess.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ import errno
 
 from gunicorn.workers.sync import SyncWorker
 
+from myproject.serving import WorkerPool, record_worker_pool
+
 
 class DrainingSyncWorker(SyncWorker):
+    def init_process(self) -> None:
+        # A sync worker has one thread whatever --threads says (Gunicorn switches to its gthread
+        # worker for threads only when the worker class is its own "sync").
+        record_worker_pool(WorkerPool("gunicorn", self.cfg.workers, 1))
+        super().init_process()  # loads the application, then runs the worker until it stops
+
     def run(self) -> None:
         super().run()  # returns once the worker is told to stop (or its master is gone)
         self.drain()

@@ -33,6 +33,36 @@ class ServedBy:
     details: dict[str, str]
 
 
+@dataclass(frozen=True)
+class WorkerPool:
+    """How many requests a WSGI server holds at once: processes x threads, one request each. The
+    rest wait in the listen backlog, so N requests that each wait W seconds take about
+    N / slots x W (Little's law), however short W is."""
+
+    server: str
+    processes: int
+    threads: int
+
+    @property
+    def slots(self) -> int:
+        return self.processes * self.threads
+
+
+# Set in each Gunicorn worker by the worker class (myproject/gunicorn_worker.py), which alone knows
+# the configuration it was started with; None in any other process. An ASGI server has no such
+# number to report: its event loop takes every connection as it arrives.
+_worker_pool: WorkerPool | None = None
+
+
+def record_worker_pool(pool: WorkerPool) -> None:
+    global _worker_pool
+    _worker_pool = pool
+
+
+def worker_pool() -> WorkerPool | None:
+    return _worker_pool
+
+
 def interface_of(request: HttpRequest) -> str:
     return "asgi" if isinstance(request, ASGIRequest) else "wsgi"
 

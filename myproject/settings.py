@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     # Counts failed logins in the database, which both stacks share (see "Login and sign-up
     # throttling" below).
     "axes",
+    # CORS headers on the demo probes only, for the race page's browser-direct mode (CORS_* below).
+    "corsheaders",
     "chat",
     "reports",
     "demo",
@@ -105,6 +107,9 @@ if ASGI_STACK not in ASGI_STACKS:
 STOCK_MIDDLEWARE = [
     # Outermost, so that every response (errors and static files included) names its interface.
     "myproject.middleware.InterfaceHeaderMiddleware",
+    # Before anything that may answer early (CommonMiddleware's redirects), so that a preflight
+    # OPTIONS and every probe answer get their CORS headers. Async-capable: no thread hop.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -121,6 +126,7 @@ STOCK_MIDDLEWARE = [
 # and its async neighbours back on a thread.
 ASYNC_NATIVE_MIDDLEWARE = [
     "myproject.middleware.InterfaceHeaderMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "myproject.middleware.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "myproject.middleware.SessionMiddleware",
@@ -347,6 +353,46 @@ ASGI_STACK_PORT = _port("ASGI_STACK_PORT") or _port("CHAT_WEBSOCKET_PORT")
 RUNSERVER = sys.argv[1:2] == ["runserver"]
 
 
+# The race page (/demo/race/, docs/race.md) ------------------------------------------------------
+# Where the race's server-side driver (demo/racing.py, on the ASGI stack) sends its requests: the
+# stacks' own addresses, never one a client names. `make run` exports WSGI_PORT and ASGI_PORT, so
+# both stacks are raced on loopback; docker-compose.yml names its services. Unset, a stack is not
+# raced, except the ASGI stack the race's socket arrived on (runserver: one stack, Daphne's).
+
+
+def _stack_url(url_variable: str, port_variable: str) -> str:
+    url = env.str(url_variable, default="")
+    if not url and port_variable in env:
+        url = f"http://127.0.0.1:{env.int(port_variable)}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = urlsplit("")
+    if url and (parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}):
+        raise ImproperlyConfigured(f"{url_variable} must look like http://host:port, not {url!r}.")
+    return url.rstrip("/")
+
+
+RACE_WSGI_URL = _stack_url("RACE_WSGI_URL", "WSGI_PORT")
+RACE_ASGI_URL = _stack_url("RACE_ASGI_URL", "ASGI_PORT")
+# The race page's browser-direct mode calls the other stack's probes from the page's origin, which
+# the browser allows only if the probes answer with CORS headers for that origin. Only the probes:
+# every other path (pages, forms, the admin) stays same-origin. By default the allowed origins are
+# the stacks' ports on each allowed host name, which covers `make run`'s two origins.
+CORS_URLS_REGEX = r"^/demo/(sync|async)/"
+_race_ports = sorted({urlsplit(url).port or 80 for url in (RACE_WSGI_URL, RACE_ASGI_URL) if url})
+CORS_ALLOWED_ORIGINS = env.list(
+    "RACE_BROWSER_ORIGINS",
+    default=[
+        f"http://{host}:{port}"
+        for host in ALLOWED_HOSTS
+        if not host.startswith((".", "*"))
+        for port in _race_ports
+    ],
+)
+
+
 # Auth, sessions, static files -------------------------------------------------------------------
 
 # Sessions live in the shared database, so a login made on one stack is valid on the other.
@@ -461,11 +507,12 @@ if env.bool("DJANGO_TRUSTED_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # DJANGO_HTTPS: the site is served over HTTPS only. Plain-HTTP requests are redirected, and the
-# session and CSRF cookies never travel without TLS. The health probes are exempt: an orchestrator
-# checks them over plain HTTP from inside the network, and a redirect would fail its probe.
+# session and CSRF cookies never travel without TLS. Exempt: the health probes, which an
+# orchestrator checks over plain HTTP from inside the network (a redirect would fail its probe), and
+# the demo probes, which the race page's driver calls the same way (they set and read no cookie).
 _https_only = env.bool("DJANGO_HTTPS", default=False)
 SECURE_SSL_REDIRECT = _https_only
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^demo/(sync|async)/"]
 SESSION_COOKIE_SECURE = _https_only
 CSRF_COOKIE_SECURE = _https_only
 # HSTS tells browsers to use HTTPS only, for this long; a promise that cannot be taken back before

@@ -237,3 +237,18 @@ def test_index_links_every_probe_both_ways(interface):
     assert response.status_code == 200
     for kind, probe in PROBE_ROUTES:
         assert f'href="/demo/{kind}/{probe.partition("?")[0]}/' in html
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_probe_answer_carries_when_the_server_began_and_ended_it(interface, kind):
+    before_ms = time.time() * 1000
+    body = fetch(interface, f"/demo/{kind}/sleep/?ms=50").json()
+    after_ms = time.time() * 1000
+
+    assert before_ms <= body["began_ms"] <= body["ended_ms"] <= after_ms + 1
+    assert body["ended_ms"] - body["began_ms"] >= 50
+    assert body["ended_ms"] - body["began_ms"] == pytest.approx(body["elapsed_ms"], abs=1)
+
+
+def test_outside_gunicorn_a_probe_reports_no_worker_pool(interface):
+    assert fetch(interface, "/demo/async/hello/").json()["worker_pool"] is None

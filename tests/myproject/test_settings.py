@@ -199,6 +199,19 @@ def test_django_https_redirects_plain_http_and_keeps_cookies_to_tls():
     assert (settings["CSRF_COOKIE_SECURE"], settings["SECURE_HSTS_SECONDS"]) == (True, 3600)
 
 
+def test_django_https_leaves_the_demo_probes_on_plain_http_for_the_race_driver():
+    # The race page's driver calls the stacks over plain HTTP inside the network, as an orchestrator
+    # calls /healthz; every other page still redirects to HTTPS.
+    statuses = """[
+        __import__("django.test").test.Client().get(path, HTTP_HOST="127.0.0.1").status_code
+        for path in ("/demo/sync/hello/", "/demo/async/sleep/?ms=0", "/reports/", "/demo/race/")
+    ]"""
+    result = load_settings_printing(statuses, DJANGO_HTTPS="1")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [200, 200, 301, 301]
+
+
 def production_environment() -> dict[str, str]:
     """.env.example's values, with a real secret where it leaves the key for the deployer."""
     values = {}

@@ -27,12 +27,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OUTPUT_TIMEOUT = 5.0
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
-ROUTES = ["/ws/chat/", "/ws/chat/lobby/", "/ws/notifications/", "/ws/", "/", ""]
+ROUTES = ["/ws/chat/", "/ws/chat/lobby/", "/ws/notifications/", "/ws/race/", "/ws/", "/", ""]
 # Paths as a server hands them over: percent-decoded text, so any character but a lone surrogate.
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 room_names = st.from_regex(r"\A[A-Za-z0-9_-]{1,50}\Z")
 paths = st.one_of(
-    st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/"]),
+    st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/", "/ws/race/"]),
     room_names.map(lambda room: f"/ws/chat/{room}/"),
     st.builds(lambda route, tail: route + tail, st.sampled_from(ROUTES), any_text),
 )
