@@ -4,7 +4,6 @@ Chromium, pages that ask for nothing that is not there (the favicon) and errors 
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,13 +12,12 @@ from stacks.environment import base_environment
 from stacks.nginx import NGINX_BINARY, NginxServer
 from stacks.processes import wait_until
 from stacks.web import WebServer, runserver
+from tests.browser import PHONE, chromium, page_overflow
 from tests.conftest import Stacks, skip_unless, start_stacks
 from tests.myproject.test_stack_layout import text_of
 
 pytestmark = pytest.mark.live
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # A request in an access log: Gunicorn's `"GET /path HTTP/1.1" 404 ...`, Uvicorn's the same up to
 # the status.
 LOGGED_REQUEST = re.compile(r'"(?:GET|HEAD) (\S+) HTTP/[\d.]+" (\d{3})')
@@ -150,13 +148,8 @@ def test_under_runserver_the_home_page_says_one_process_serves_everything(live_d
 
 @pytest.fixture(scope="module")
 def browser():
-    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def requests_logged_since(server: WebServer, offset: int) -> list[tuple[str, int]]:
@@ -210,3 +203,18 @@ def test_a_failed_login_shows_an_error_that_stands_out(side_by_side, browser):
     red, green, blue = (int(part) for part in re.findall(r"\d+", color)[:3])
     assert red > 2 * max(green, blue), color  # red, not the hints' grey
     assert font_size >= body_size
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_header_wraps_instead_of_widening_the_page(side_by_side, browser):
+    context = browser.new_context(viewport=PHONE)
+    try:
+        tab = context.new_page()
+        tab.goto(f"{side_by_side.wsgi.url}/reports/")
+        overflow = page_overflow(tab)
+        link_box = tab.locator('[data-testid="other-stack"]').bounding_box()
+    finally:
+        context.close()
+
+    assert overflow <= 0
+    assert link_box["x"] + link_box["width"] <= PHONE["width"]
