@@ -148,3 +148,12 @@ bench-tax: install-dev ## ASGI tax: CPU per request and req/s of each step, stoc
 
 flamegraph: install-dev ## ASGI tax: py-spy flame graphs of both stacks under load, into docs/asgi-tax/
 	$(BIN)/python -m loadtests.profile_asgi_tax --folder docs/asgi-tax
+
+# Screenshots for docs/screenshots.md: both stacks started as `make run` starts them, on a fresh
+# seeded database and ports of their own, shot in Chromium. Options through SCREENSHOTS_ARGS, e.g.
+# SCREENSHOTS_ARGS="--pages home,chat".
+.PHONY: screenshots
+SCREENSHOTS_ARGS ?=
+
+screenshots: install-dev ## Every page at desktop and phone width, into docs/screenshots/
+	$(BIN)/python -m docs.screenshots.take $(SCREENSHOTS_ARGS)

@@ -18,8 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # What `make run` and the containers execute: they get requirements.txt only.
 RUNTIME_CODE = ["myproject", "chat", "reports", "demo", "deploy", "manage.py"]
-# What runs under `make test` and the benchmarks, with requirements-dev.txt on top.
-DEVELOPMENT_CODE = ["loadtests", "stacks", "tests"]
+# What runs under `make test`, the benchmarks and `make screenshots`, with requirements-dev.txt on top.
+DEVELOPMENT_CODE = ["loadtests", "stacks", "tests", "docs"]
 
 
 def python_files(names: list[str]) -> list[Path]:

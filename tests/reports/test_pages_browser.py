@@ -150,6 +150,6 @@ def test_at_phone_width_a_chart_keeps_readable_labels_and_scrolls_in_its_own_box
         }""",
     )
 
-    assert chart["label_px"] >= 8
+    assert chart["label_px"] >= 12
     assert chart["scrollWidth"] > chart["clientWidth"]
     assert page_overflow(page) <= 0

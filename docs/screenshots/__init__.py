@@ -1,0 +1,1 @@
+"""The gallery's images, and the script that makes them (take.py)."""
