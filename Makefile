@@ -11,8 +11,11 @@ ASGI_PORT ?= 8002
 EMBEDDED_REDIS_PORT ?= 6390
 export WSGI_PORT ASGI_PORT EMBEDDED_REDIS_PORT
 
-# Gunicorn cannot hold a WebSocket: a chat page it serves opens its socket on the ASGI port.
-run: export CHAT_WEBSOCKET_PORT ?= $(ASGI_PORT)
+# Where the browser finds each stack (myproject/settings.py, "Where the stacks are"): every page
+# links to itself on the other stack, and a page Gunicorn serves opens its WebSocket on the ASGI
+# port, since Gunicorn cannot hold one.
+run: export WSGI_STACK_PORT ?= $(WSGI_PORT)
+run: export ASGI_STACK_PORT ?= $(ASGI_PORT)
 
 # Without REDIS_URL (or REDIS_SENTINELS), `make run` starts the embedded Redis and points both
 # stacks at it.

@@ -1,7 +1,6 @@
 """The chat's pages. Plain `def` views, so both stacks serve them; the socket each room page opens
 is served by the ASGI stack only."""
 
-from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +8,7 @@ from django.shortcuts import redirect, render
 from chat.forms import OpenRoomForm
 from chat.models import Room
 from myproject.serving import interface_of
+from myproject.stack_layout import websocket_port
 
 # The lobby shows the most recently active rooms; older ones are still a name away (the form).
 LOBBY_ROOMS = 100
@@ -24,12 +24,12 @@ def lobby(request: HttpRequest) -> HttpResponse:
 
 
 def room(request: HttpRequest, room: str) -> HttpResponse:
-    socket_port = settings.CHAT_WEBSOCKET_PORT
+    socket_port = websocket_port(request)
     context = {
         "room": room,
         "socket_port": socket_port or "",
         # Gunicorn cannot accept a WebSocket: a page it served must send its socket elsewhere,
-        # to CHAT_WEBSOCKET_PORT or to a proxy that routes /ws/ to the ASGI stack.
+        # to the ASGI stack's port (ASGI_STACK_PORT) or to a proxy that routes /ws/ to the ASGI stack.
         "served_by_wsgi_without_socket_port": interface_of(request) == "wsgi" and not socket_port,
     }
     return render(request, "chat/room.html", context)

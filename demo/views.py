@@ -35,6 +35,7 @@ from demo.probes import (
 )
 from demo.race import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
 from myproject.serving import interface_of
+from myproject.stack_layout import websocket_port
 
 
 @require_safe
@@ -166,7 +167,7 @@ async def async_blocking(request: HttpRequest) -> JsonResponse:
 @require_safe
 def race(request: HttpRequest) -> HttpResponse:
     stacks = {"wsgi": settings.RACE_WSGI_URL, "asgi": settings.RACE_ASGI_URL}
-    socket_port = settings.CHAT_WEBSOCKET_PORT
+    socket_port = websocket_port(request)
     context = {
         "groups": LANE_GROUPS.values(),
         "probes": PROBES,

@@ -6,7 +6,6 @@ a short exchange on the echo socket /ws/wire/. Each answer names its trace's tok
 fetches the trace from `wire_trace` and draws it.
 """
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_safe
 
 from demo.consumers import MAX_FRAMES
 from myproject.serving import interface_of
+from myproject.stack_layout import websocket_port
 from myproject.wire_recorder import TRACE_HEADER, TRACE_SECONDS, stored_trace
 
 # What the script puts in place of the token in the trace URL it is given.
@@ -22,7 +22,7 @@ TOKEN_PLACEHOLDER = "TOKEN"
 
 @require_safe
 def wire(request: HttpRequest) -> HttpResponse:
-    socket_port = settings.CHAT_WEBSOCKET_PORT
+    socket_port = websocket_port(request)
     context = {
         "interface": interface_of(request),
         "socket_port": socket_port or "",
@@ -31,7 +31,8 @@ def wire(request: HttpRequest) -> HttpResponse:
         "trace_seconds": TRACE_SECONDS,
         "echo_frames": MAX_FRAMES,
         # As on the chat's pages: Gunicorn cannot accept a WebSocket, so a page it served sends its
-        # socket to CHAT_WEBSOCKET_PORT, or relies on a proxy that routes /ws/ to the ASGI stack.
+        # socket to the ASGI stack's port (ASGI_STACK_PORT), or relies on a proxy that routes /ws/ to
+        # the ASGI stack.
         "served_by_wsgi_without_socket_port": interface_of(request) == "wsgi" and not socket_port,
     }
     return render(request, "demo/wire.html", context)

@@ -19,6 +19,7 @@ ASGI_SERVERS_BY_MODULE = [
     ("uvicorn.server", "Uvicorn", "uvicorn"),
     ("daphne.server", "Daphne", "daphne"),
 ]
+WSGI_SERVER_NAMES = {"gunicorn": "Gunicorn", "granian": "Granian"}
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,26 @@ def _package_version(package: str) -> str:
         return "?"
 
 
-def asgi_server_name() -> str:
+def asgi_server_name(*, with_version: bool = True) -> str:
     # The ASGI scope does not name the server (the WSGI environ does, in SERVER_SOFTWARE), so ask
     # which server's modules this process has loaded.
     for module, name, package in ASGI_SERVERS_BY_MODULE:
         if module in sys.modules:
-            return f"{name} {_package_version(package)}"
+            return f"{name} {_package_version(package)}" if with_version else name
     return "an ASGI server"
+
+
+def wsgi_server_name(request: HttpRequest) -> str:
+    # SERVER_SOFTWARE reads "gunicorn/27.0.1": the name before the slash, as its project spells it.
+    software = request.META.get("SERVER_SOFTWARE", "").partition("/")[0]
+    return WSGI_SERVER_NAMES.get(software.lower(), software or "a WSGI server")
+
+
+def server_name(request: HttpRequest) -> str:
+    """The server alone, without its version ("Gunicorn", "Uvicorn"): every page's header shows it."""
+    if isinstance(request, ASGIRequest):
+        return asgi_server_name(with_version=False)
+    return wsgi_server_name(request)
 
 
 def served_by(request: HttpRequest) -> ServedBy:

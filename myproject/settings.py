@@ -6,6 +6,7 @@ Development gets safe defaults; a production start (debug off) refuses to run wi
 """
 
 import os
+import sys
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -161,6 +162,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "myproject.context_processors.stack",
             ],
         },
     },
@@ -326,9 +328,29 @@ CHAT_FLOOD_STRIKES = 20
 # A server's presence entries live this long unless its heartbeat (every third of it) renews them:
 # how long a server that died without a goodbye can still show its users as present.
 CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
-# Where a chat page opens its socket: the page's own host and port unless this names another
-# port, e.g. the ASGI stack's for pages served by Gunicorn, which cannot hold a WebSocket.
-CHAT_WEBSOCKET_PORT = env.int("CHAT_WEBSOCKET_PORT", default=None)
+
+
+# Where the stacks are ---------------------------------------------------------------------------
+# myproject/stack_layout.py reads these for every page's header (a link to the same page on the
+# other stack) and for the WebSocket address of the pages Gunicorn serves (it cannot hold a socket).
+
+
+def _port(variable: str) -> int | None:
+    port: int | None = env.int(variable, default=None)
+    if port is not None and not 0 < port < 65536:
+        raise ImproperlyConfigured(f"{variable} must be a port number from 1 to 65535, not {port}.")
+    return port
+
+
+# The ports browsers reach each stack on when the two run side by side on one host, with no proxy
+# in front: `make run` sets both. Unset (the containers behind nginx, a platform), a page links to
+# no other stack and opens its socket on its own origin, where the proxy routes /ws/ to ASGI.
+# CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name, from when only the chat needed it.
+WSGI_STACK_PORT = _port("WSGI_STACK_PORT")
+ASGI_STACK_PORT = _port("ASGI_STACK_PORT") or _port("CHAT_WEBSOCKET_PORT")
+# `manage.py runserver` serves the whole site from one process (Daphne's, ASGI): no other stack.
+# The same test manage.py makes to set SERVER_INTERFACE.
+RUNSERVER = sys.argv[1:2] == ["runserver"]
 
 
 # The race page (/demo/race/, docs/race.md) ------------------------------------------------------
@@ -515,6 +537,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # project ships a few small files, so both serve them straight from the finders: no STATIC_ROOT,
 # and no start path (make run, the Procfile, the containers, the tests) needs a collectstatic step.
 WHITENOISE_USE_FINDERS = SERVESTATIC_USE_FINDERS = True
+# Files served at the site's root rather than under STATIC_URL: /favicon.ico, which browsers ask
+# for on pages that name no icon (the admin, JSON answers, error pages).
+WHITENOISE_ROOT = SERVESTATIC_ROOT = BASE_DIR / "static" / "root"
 WHITENOISE_AUTOREFRESH = SERVESTATIC_AUTOREFRESH = DEBUG
 
 LOGGING = {

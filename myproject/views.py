@@ -1,9 +1,11 @@
-"""Project-wide pages: home, health and readiness, sign-up."""
+"""Project-wide pages: home, health and readiness, login and sign-up."""
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django_ratelimit.core import is_ratelimited
 from redis.exceptions import RedisError
 
+from demo.seeding import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
 from myproject.readiness import readiness
 from myproject.serving import served_by
 
@@ -46,6 +49,34 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view; the page also names the demo accounts, when it may (demo_accounts_shown)."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["demo_accounts"] = demo_accounts_shown()
+        return context
+
+
+def demo_accounts_shown() -> dict[str, Any] | None:
+    """The demo accounts and their password, for the login page: only in debug mode (make run,
+    runserver, `docker compose up` with no settings), and only those that seed_demo has created.
+
+    A production site runs with debug off and never prints a password, even one that the README
+    publishes: there, demo accounts exist only if someone seeded them by mistake, and a login page
+    that advertises them would invite strangers in.
+    """
+    if not settings.DEBUG:
+        return None
+    existing = set(
+        User.objects.filter(username__in=[DEMO_STAFF, *DEMO_USERS]).values_list("username", flat=True)
+    )
+    usernames = [name for name in [DEMO_STAFF, *DEMO_USERS] if name in existing]
+    if not usernames:
+        return None
+    return {"usernames": usernames, "staff": DEMO_STAFF, "password": DEMO_PASSWORD}
 
 
 def signup(request: HttpRequest) -> HttpResponse:

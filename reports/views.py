@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from myproject.serving import interface_of
+from myproject.stack_layout import websocket_port
 from reports.charts import draw_chart
 from reports.definitions import REPORTS, get_report_or_404
 from reports.export_slots import areleased_after, export_slot_acquire, released_after
@@ -135,9 +136,12 @@ def report_publish(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def publications_live(request: HttpRequest) -> HttpResponse:
     recent = publications_latest(LIVE_PAGE_BACKLOG)
+    socket_port = websocket_port(request)
     context = {
         "publications": recent,
         "last_id": recent[-1].pk if recent else 0,
-        "interface": interface_of(request),
+        # Gunicorn cannot hold the page's WebSocket: a page it served opens it on the ASGI stack.
+        "socket_port": socket_port or "",
+        "served_by_wsgi_without_socket_port": interface_of(request) == "wsgi" and not socket_port,
     }
     return render(request, "reports/publications_live.html", context)

@@ -25,6 +25,10 @@ PARENT_ONLY = {
     "ASGI_PORT",
     "EMBEDDED_REDIS_PORT",
     "WEB_CONCURRENCY",
+    # `make run` tells each stack where the browser finds the other; a test says so per start.
+    "WSGI_STACK_PORT",
+    "ASGI_STACK_PORT",
+    "CHAT_WEBSOCKET_PORT",
 }
 # pytest's own variables, and options a shell may carry for Gunicorn (GUNICORN_CMD_ARGS) or Granian.
 PARENT_ONLY_PREFIXES = ("PYTEST_", "GUNICORN_", "GRANIAN_")

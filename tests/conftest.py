@@ -84,8 +84,14 @@ class Stacks:
     env: dict[str, str]
 
 
-def start_stacks(env: dict[str, str], log_dir: Path) -> Stacks:
+def start_stacks(env: dict[str, str], log_dir: Path, *, side_by_side: bool = False) -> Stacks:
+    """Both stacks; `side_by_side` tells each the other's port, as `make run` does (the header's
+    link to the other stack, the ASGI port for the WebSockets of pages Gunicorn serves)."""
     stacks = Stacks(gunicorn_server(env, log_dir), uvicorn_server(env, log_dir), env)
+    if side_by_side:
+        ports = {"WSGI_STACK_PORT": str(stacks.wsgi.port), "ASGI_STACK_PORT": str(stacks.asgi.port)}
+        for server in (stacks.wsgi, stacks.asgi):
+            server.env = {**server.env, **ports}
     stacks.wsgi.start()
     try:
         stacks.asgi.start()

@@ -131,10 +131,13 @@ def running_stacks(work_dir: Path, *seed_options: str) -> Iterator[RunningStacks
         wsgi, asgi = gunicorn_server(env, work_dir), uvicorn_server(env, work_dir)
         for server in (wsgi, asgi):
             # As `make run` exports both ports to both stacks: the race page's driver races each
-            # stack at its own address, and a page Gunicorn serves (it cannot hold a WebSocket)
-            # opens its socket on the ASGI port.
+            # stack at its own address, each page links to itself on the other stack, and a page
+            # Gunicorn serves (it cannot hold a WebSocket) opens its socket on the ASGI port.
             server.env.update(
-                RACE_WSGI_URL=wsgi.url, RACE_ASGI_URL=asgi.url, CHAT_WEBSOCKET_PORT=str(asgi.port)
+                RACE_WSGI_URL=wsgi.url,
+                RACE_ASGI_URL=asgi.url,
+                WSGI_STACK_PORT=str(wsgi.port),
+                ASGI_STACK_PORT=str(asgi.port),
             )
         for server in (asgi, wsgi):
             server.start()

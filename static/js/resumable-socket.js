@@ -21,6 +21,9 @@
  * The URL may be a path (same host as the page, ws: or wss: to match http: or https:) or an
  * absolute ws:// or wss:// URL. Options, all optional:
  *
+ *   port           open the socket on this port of the page's host instead of the page's own
+ *                  (default "": the page's own); a page the WSGI stack served passes the ASGI
+ *                  stack's, since Gunicorn cannot hold a WebSocket
  *   after          id to resume after on the first connection (default null: no ?after=)
  *   itemsOf(frame) the id-carrying items of a frame; the default takes `frame.messages` when it
  *                  is an array (a chat history) or else the frame itself when it has an integer `id`
@@ -35,6 +38,7 @@
  */
 
 const DEFAULTS = {
+  port: "",
   after: null,
   itemsOf: defaultItemsOf,
   onItem: () => {},
@@ -55,11 +59,13 @@ function defaultItemsOf(frame) {
   return [];
 }
 
-/** The WebSocket URL for `path` on this page's host (or an absolute ws:/wss: URL unchanged). */
-export function socketUrl(path, base = window.location.href) {
+/** The WebSocket URL for `path` on this page's host (or an absolute ws:/wss: URL unchanged), on
+ * `port` instead of the page's own when one is given. */
+export function socketUrl(path, base = window.location.href, port = "") {
   const url = new URL(path, base);
   if (url.protocol === "http:") url.protocol = "ws:";
   if (url.protocol === "https:") url.protocol = "wss:";
+  if (port) url.port = String(port);
   return url;
 }
 
@@ -72,8 +78,8 @@ export function backoffDelay(attempt, minDelayMs, maxDelayMs, random = Math.rand
 
 export class ResumableSocket {
   constructor(url, options = {}) {
-    this.url = socketUrl(url);
     this.options = { ...DEFAULTS, ...options };
+    this.url = socketUrl(url, window.location.href, this.options.port);
     this.lastId = this.options.after;
     this.state = null;
     this._seen = new Set();

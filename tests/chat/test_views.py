@@ -86,13 +86,13 @@ def test_signed_in_users_get_the_send_form(alice):
 
 
 def test_a_page_served_over_wsgi_says_where_its_socket_must_go(client, settings):
-    settings.CHAT_WEBSOCKET_PORT = None
+    settings.ASGI_STACK_PORT = None
 
     assert b'data-testid="wsgi-notice"' in client.get("/chat/lobby/").content
 
 
 def test_a_configured_socket_port_is_given_to_the_page(client, settings):
-    settings.CHAT_WEBSOCKET_PORT = 8002
+    settings.ASGI_STACK_PORT = 8002
 
     page = client.get("/chat/lobby/").content
 
@@ -101,7 +101,7 @@ def test_a_configured_socket_port_is_given_to_the_page(client, settings):
 
 
 async def test_a_page_served_over_asgi_opens_its_socket_on_its_own_host(async_client, settings):
-    settings.CHAT_WEBSOCKET_PORT = None
+    settings.ASGI_STACK_PORT = None
 
     page = (await async_client.get("/chat/lobby/")).content
 

@@ -1,6 +1,6 @@
 """Both stacks set up for the race page as `make run` sets them up: debug on, each stack knowing the
 other's address (RACE_WSGI_URL, RACE_ASGI_URL) and the WSGI pages sending their socket to the ASGI
-port (CHAT_WEBSOCKET_PORT)."""
+port (ASGI_STACK_PORT)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def race_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks
         server.env.update(
             RACE_WSGI_URL=stacks.wsgi.url,
             RACE_ASGI_URL=stacks.asgi.url,
-            CHAT_WEBSOCKET_PORT=str(stacks.asgi.port),
+            ASGI_STACK_PORT=str(stacks.asgi.port),
         )
     stacks.wsgi.start()
     try:

@@ -37,7 +37,7 @@ def page():
 @pytest.fixture(scope="module")
 def debug_stacks(live_database, shared_redis_url, server_logs) -> Iterator[tuple[WebServer, WebServer]]:
     """As `make run` starts them: debug on, the stock ASGI stack here, and Gunicorn's pages sending
-    their sockets to Uvicorn's port (CHAT_WEBSOCKET_PORT)."""
+    their sockets to Uvicorn's port (ASGI_STACK_PORT)."""
     env = base_environment(
         DATABASE_URL=live_database.url,
         REDIS_URL=shared_redis_url,
@@ -46,7 +46,7 @@ def debug_stacks(live_database, shared_redis_url, server_logs) -> Iterator[tuple
     )
     asgi = uvicorn_server(env, server_logs)
     asgi.start()
-    wsgi = gunicorn_server({**env, "CHAT_WEBSOCKET_PORT": str(asgi.port)}, server_logs)
+    wsgi = gunicorn_server({**env, "ASGI_STACK_PORT": str(asgi.port)}, server_logs)
     try:
         wsgi.start()
     except Exception:

@@ -14,6 +14,7 @@ from websockets.sync.client import connect
 
 from stacks.environment import base_environment
 from stacks.processes import ROOT, free_port, wait_until
+from tests.myproject.test_stack_layout import text_of
 
 pytestmark = pytest.mark.live
 
@@ -70,6 +71,7 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
         )
         home = requests.get(f"{asgi}/", timeout=10)
         chat_room_on_wsgi = requests.get(f"{wsgi}/chat/lobby/", timeout=10)
+        live_page_on_wsgi = requests.get(f"{wsgi}/reports/live/", timeout=10)
     finally:
         os.killpg(make.pid, signal.SIGINT)
         try:
@@ -85,6 +87,10 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
     assert home.headers["X-Interface"] == "asgi"
     # The chat page Gunicorn serves sends its socket to the ASGI stack.
     assert f'data-socket-port="{run_env["ASGI_PORT"]}"' in chat_room_on_wsgi.text
+    assert f'data-socket-port="{run_env["ASGI_PORT"]}"' in live_page_on_wsgi.text
+    # Every page links to itself on the other stack, and the home page names the real ports.
+    assert f'data-testid="other-stack" href="http://127.0.0.1:{run_env["WSGI_PORT"]}/"' in home.text
+    assert f"through WSGI on port {run_env['WSGI_PORT']}" in text_of(home.text, "layout-explained")
     # Debug is on under make run, so no secret key was needed.
     assert "REDIS_URL is not set" not in output
     for port in ("WSGI_PORT", "ASGI_PORT", "EMBEDDED_REDIS_PORT"):

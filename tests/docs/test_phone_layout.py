@@ -131,16 +131,9 @@ def browser():
 
 # Known failures, each with its cause; a mark goes once its fix lands (strict: a mark on a page
 # that passes fails the run, so none can stay behind unnoticed).
-FAVICON_MISSING = "no /favicon.ico: the browser's request for it answers 404"
 DEMO_TABLE = "table.probes is 442 px wide and no container scrolls it: the page scrolls sideways"
-LIVE_SOCKET_ON_WSGI = "served by Gunicorn, the live page opens its WebSocket on Gunicorn's port (404)"
 STACKS = ("wsgi", "asgi")
-KNOWN_FAILURES: dict[tuple[str, str], list[str]] = {
-    **{(page.name, stack): [FAVICON_MISSING] for page in PAGES for stack in STACKS},
-}
-for stack in STACKS:
-    KNOWN_FAILURES["demo", stack].append(DEMO_TABLE)
-KNOWN_FAILURES["live", "wsgi"].append(LIVE_SOCKET_ON_WSGI)
+KNOWN_FAILURES: dict[tuple[str, str], list[str]] = {("demo", stack): [DEMO_TABLE] for stack in STACKS}
 
 
 def cases() -> list:
@@ -179,7 +172,6 @@ def test_page_fits_a_phone_screen_and_loads_without_errors(browser, stacks, page
     assert problems == [], f"{page.path} on the {stack} stack at {PHONE.width} px:\n" + "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason=FAVICON_MISSING)
 @pytest.mark.parametrize("stack", STACKS)
 def test_favicon_is_served(stacks, stack: str):
     """Every browser asks for /favicon.ico on its own, whatever the page links to: a 404 there is a

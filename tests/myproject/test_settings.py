@@ -110,6 +110,9 @@ def test_without_redis_url_the_layer_is_in_memory():
         ("REDIS_URL", "127.0.0.1:6379"),
         ("SERVER_INTERFACE", "cgi"),
         ("REPORTS_EXPORT_CONCURRENCY", "0"),
+        ("WSGI_STACK_PORT", "eight thousand"),
+        ("ASGI_STACK_PORT", "70000"),
+        ("CHAT_WEBSOCKET_PORT", "-1"),
         # Values that do not parse as their type.
         ("REPORTS_EXPORT_CONCURRENCY", "two"),
         ("DJANGO_HSTS_SECONDS", "soon"),
@@ -232,3 +235,21 @@ def test_the_production_example_passes_every_deployment_check():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_stack_ports_are_unset_by_default_and_read_as_numbers():
+    read = "[settings.WSGI_STACK_PORT, settings.ASGI_STACK_PORT]"
+
+    assert json.loads(load_settings_printing(read).stdout) == [None, None]
+    assert json.loads(
+        load_settings_printing(read, WSGI_STACK_PORT="8001", ASGI_STACK_PORT="8002").stdout
+    ) == [
+        8001,
+        8002,
+    ]
+
+
+def test_chat_websocket_port_the_earlier_name_still_sets_the_asgi_stack_port():
+    result = load_settings_printing("settings.ASGI_STACK_PORT", CHAT_WEBSOCKET_PORT="8002")
+
+    assert json.loads(result.stdout) == 8002

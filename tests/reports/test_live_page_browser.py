@@ -73,3 +73,26 @@ def test_the_live_page_resumes_after_uvicorn_restarts_and_shows_what_it_missed(
 
     assert "Revenue by region, all dates" in missed
     assert len(shown_ids) == len(set(shown_ids))
+
+
+def test_the_live_page_gunicorn_served_receives_a_publication_over_the_asgi_stack(
+    live_database, shared_redis_url, server_logs, page
+):
+    # As under `make run`: Gunicorn cannot hold the socket, so the page it serves opens it on the
+    # ASGI stack's port, and the publication arrives there from the channel layer.
+    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url)
+    stacks = start_stacks(env, server_logs, side_by_side=True)
+    socket_urls: list[str] = []
+    page.on("websocket", lambda socket: socket_urls.append(socket.url))
+    try:
+        page.goto(f"{stacks.wsgi.url}/reports/live/")
+        wait_until_live(page)
+        publish(logged_in_session(stacks.wsgi), stacks.wsgi, slug="revenue-by-month")
+        item = page.wait_for_selector('[data-testid="publications"] li.fresh', timeout=5_000)
+        shown = item.inner_text()
+    finally:
+        stacks.wsgi.stop()
+        stacks.asgi.stop()
+
+    assert "Revenue by month, all dates" in shown
+    assert socket_urls[0].startswith(f"ws://127.0.0.1:{stacks.asgi.port}/ws/notifications/")

@@ -19,13 +19,6 @@ const form = root.querySelector("[data-testid=send-form]");
 // after a reconnect: the server stores a client_id once, so a resend can never make a duplicate.
 const pending = new Map();
 
-function socketAddress() {
-  const { socketPath, socketPort } = root.dataset;
-  if (!socketPort) return socketPath;
-  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${window.location.hostname}:${socketPort}${socketPath}`;
-}
-
 function newClientId() {
   // crypto.randomUUID() exists only on https:// and localhost pages; this works everywhere.
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -175,7 +168,8 @@ function showState(state, detail) {
   if (state === "waiting") markUnsentQueued();
 }
 
-const socket = new ResumableSocket(socketAddress(), {
+const socket = new ResumableSocket(root.dataset.socketPath, {
+  port: root.dataset.socketPort,
   onItem: showMessage,
   onFrame: handleFrame,
   onStateChange: showState,

@@ -37,6 +37,8 @@ function showPublication(frame) {
 }
 
 const socket = new ResumableSocket("/ws/notifications/", {
+  // Empty, or the ASGI stack's port when the WSGI stack served this page (see reports/views.py).
+  port: list.dataset.socketPort,
   // The page was rendered with the publications up to this id; resuming after it means nothing
   // published between the render and the handshake is missed.
   after: Number(list.dataset.lastId),

@@ -1,0 +1,45 @@
+"""Context for every template: which stack served the page, and where the other one is (the header
+in templates/base.html, the home page).
+
+It runs for every page rendered with a request, so it does only cheap work: a type check, a few
+dictionary lookups and settings, no database query and no file read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from myproject.serving import interface_of, server_name
+from myproject.stack_layout import Layout, layout_of, other_stack_url
+
+
+@dataclass(frozen=True)
+class Stack:
+    interface: str  # "wsgi" or "asgi"
+    server: str  # "Gunicorn", "Uvicorn", ...
+    layout: Layout
+    # The same page on the other stack, when the stacks run side by side (make run).
+    other_url: str | None
+    # The stacks' ports when they run side by side, else None.
+    wsgi_port: int | None
+    asgi_port: int | None
+
+    @property
+    def other_interface(self) -> str:
+        return "asgi" if self.interface == "wsgi" else "wsgi"
+
+
+def stack(request: HttpRequest) -> dict[str, Stack]:
+    return {
+        "stack": Stack(
+            interface=interface_of(request),
+            server=server_name(request),
+            layout=layout_of(request),
+            other_url=other_stack_url(request),
+            wsgi_port=settings.WSGI_STACK_PORT,
+            asgi_port=settings.ASGI_STACK_PORT,
+        )
+    }
