@@ -70,7 +70,7 @@ VARIANTS = [
     ),
     asgi(
         "async-native",
-        "+ pooled request thread, request signals in one hop: the project's stack",
+        "+ pooled request thread, request signals only when they have work: the project's stack",
         DJANGO_ASGI_STACK="async-native",
     ),
     asgi(

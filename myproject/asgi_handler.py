@@ -27,7 +27,7 @@ thread runs request_started's receivers before anything else there. An async vie
 then costs no hop at all. Any other receiver (a library's, a test's) keeps the hop, and the signals.
 
 What a reader must know before doing the same (docs/asgi-tax.md, "Reusing the request's thread"
-and "One hop for both request signals"):
+and "The request signals, only when they have work"):
 
 - Thread-locals outlive the request. A thread now serves many requests one after another, as a
   WSGI worker thread does: a library that keeps per-request state in a plain `threading.local`

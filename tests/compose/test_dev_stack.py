@@ -131,6 +131,26 @@ def test_a_report_published_on_the_wsgi_stack_reaches_a_notifications_client(dev
     assert frame["report"]["slug"] == "top-products"
 
 
+def test_the_race_driver_reaches_all_four_quadrants_from_inside_the_containers(dev_project):
+    # Through nginx, /demo/async/ always goes to the ASGI stack; the driver calls each stack by its
+    # service name instead (RACE_WSGI_URL, RACE_ASGI_URL in docker-compose.yml).
+    groups = ["def-wsgi", "async-wsgi", "def-asgi", "async-asgi"]
+    race = {"type": "race", "probe": "sleep", "params": {"ms": 100}, "n": 4, "groups": groups}
+    assert requests.get(f"{dev_project.url}/demo/race/", timeout=10).status_code == 200
+    with websocket(dev_project, "/ws/race/") as socket:
+        ready = next_frame_of_type(socket, "ready")
+        socket.send(json.dumps(race))
+        frames = [json.loads(socket.recv(timeout=60))]
+        while frames[-1]["type"] not in {"race.finished", "error"}:
+            frames.append(json.loads(socket.recv(timeout=60)))
+
+    lanes = [frame for frame in frames if frame["type"] == "lane"]
+    assert ready["stacks"] == ["asgi", "wsgi"]
+    assert frames[-1]["type"] == "race.finished"
+    assert [lane for lane in lanes if "error" in lane] == []
+    assert sorted(lane["group"] for lane in lanes) == sorted(groups * 4)
+
+
 @pytest.mark.parametrize(("service", "port"), [("wsgi", 8001), ("asgi", 8002)])
 def test_a_client_reaching_a_stack_directly_cannot_claim_https(dev_project, service, port):
     # Were X-Forwarded-Proto believed, the request would count as HTTPS and the https:// Origin

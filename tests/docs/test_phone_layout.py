@@ -129,26 +129,11 @@ def browser():
         yield launched
 
 
-# Known failures, each with its cause; a mark goes once its fix lands (strict: a mark on a page
-# that passes fails the run, so none can stay behind unnoticed).
-DEMO_TABLE = "table.probes is 442 px wide and no container scrolls it: the page scrolls sideways"
 STACKS = ("wsgi", "asgi")
-KNOWN_FAILURES: dict[tuple[str, str], list[str]] = {("demo", stack): [DEMO_TABLE] for stack in STACKS}
 
 
 def cases() -> list:
-    return [
-        pytest.param(
-            page,
-            stack,
-            id=f"{page.name}-{stack}",
-            marks=[pytest.mark.xfail(strict=True, reason="; ".join(KNOWN_FAILURES[page.name, stack]))]
-            if KNOWN_FAILURES.get((page.name, stack))
-            else [],
-        )
-        for page in PAGES
-        for stack in STACKS
-    ]
+    return [pytest.param(page, stack, id=f"{page.name}-{stack}") for page in PAGES for stack in STACKS]
 
 
 @pytest.mark.parametrize(("page", "stack"), cases())
