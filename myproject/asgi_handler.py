@@ -272,17 +272,19 @@ class PooledThreadASGIHandler(ASGIHandler):
         receivers of the request signals are Django's thread-tidying ones. Then request_finished is
         not sent."""
         request_thread = current_request_thread.get(None)
+        # What close() will call besides the signal (django-stubs leave this private list out).
+        closers: list[Callable[[], object]] = response._resource_closers  # type: ignore[attr-defined]
         if (
             request_thread is not None
-            and all(closes_a_request_without_files(closer) for closer in response._resource_closers)
+            and all(closes_a_request_without_files(closer) for closer in closers)
             and only_thread_tidying_receivers(self.__class__)
             and request_thread.take_held_back_work() is not None
         ):
             # What response.close() does, but the signal: the request's close() closes its body,
             # as handle() closes body_file on the loop.
-            for closer in response._resource_closers:
+            for closer in closers:
                 closer()
-            response._resource_closers.clear()
+            closers.clear()
             response.closed = True
             return
         await sync_to_async(response.close)()

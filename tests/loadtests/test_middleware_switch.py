@@ -36,9 +36,9 @@ def middleware_with(**environment: str) -> list[str]:
 
 
 # The stack a server runs, in its order: the interface header outermost (every response names its
-# interface), CORS next (its headers on every answer of a probe, even a refused one), WhiteNoise right after SecurityMiddleware (as WhiteNoise asks), sessions before
-# authentication and messages, Axes last (as Axes asks). The benchmarks' "with middleware" side
-# measures exactly this.
+# interface), CORS next (its headers on every answer of a probe, even a refused one), WhiteNoise
+# right after SecurityMiddleware (as WhiteNoise asks), sessions before authentication and
+# messages, Axes last (as Axes asks). The benchmarks' "with middleware" side measures exactly this.
 FULL_STACK = [
     "myproject.middleware.InterfaceHeaderMiddleware",
     "corsheaders.middleware.CorsMiddleware",
