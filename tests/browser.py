@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+from stacks.browser import CHROMIUM, launch_chromium
 from tests.conftest import skip_unless
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # A phone held upright, in CSS pixels (the iPhone 12 to 14 size).
 PHONE = {"width": 390, "height": 844}
 
@@ -18,14 +16,8 @@ PHONE = {"width": 390, "height": 844}
 @contextmanager
 def chromium() -> Iterator[Any]:
     skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 def page_overflow(page) -> int:

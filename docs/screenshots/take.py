@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from stacks.browser import CHROMIUM, launch_chromium
 from stacks.database import manage
 from stacks.environment import base_environment
 from stacks.login import csrf_token, logged_in_session
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page as BrowserPage
 
 FOLDER = Path(__file__).resolve().parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Long enough for a page's WebSocket to open on a busy machine; a page that is not ready by then is
 # skipped with the reason rather than shown half-loaded.
 READY_TIMEOUT_MS = 15_000
@@ -161,21 +160,6 @@ def publish_reports(stacks: RunningStacks, slugs: list[str]) -> None:
             raise RuntimeError(f"publishing {slug} answered {response.status_code}")
 
 
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, through Playwright."""
-    if not CHROMIUM.exists():
-        raise RuntimeError(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def new_context(browser: Browser, width: Width, base_url: str, user: str | None) -> BrowserContext:
     """A fresh browser profile at `width`, logged in as `user` through the login form (the session
     cookie serves both stacks: they share the database, and cookies ignore the port)."""
@@ -258,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory(prefix="screenshots-") as work_dir:
         print("Starting Gunicorn, Uvicorn and Redis on a fresh seeded database...")
-        with running_stacks(Path(work_dir)) as stacks, chromium() as browser:
+        with running_stacks(Path(work_dir)) as stacks, launch_chromium(CHROMIUM) as browser:
             publish_reports(stacks, PUBLISHED_BEFORE_THE_SHOT)
             manage(stacks.env, "shell", "--command", RESTAMP.format(moment=STEADY_TIME))
             skipped = 0

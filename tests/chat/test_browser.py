@@ -1,19 +1,16 @@
 """The chat room page in Debian's Chromium, against two real Uvicorn processes on one Redis."""
 
 import uuid
-from pathlib import Path
 
 import pytest
 
 from demo.seeding import DEMO_PASSWORD
 from stacks.web import WebServer
+from tests.browser import chromium
 from tests.chat.live import start_two_uvicorns
-from tests.conftest import skip_unless
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # A frame crosses the machine in milliseconds; this leaves room for a busy, shared one.
 SHOWN_WITHIN_MS = 5_000
 # ResumableSocket waits at most 15 s between tries; a Uvicorn restart takes a few seconds.
@@ -23,13 +20,8 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture(scope="module")
 def browser():
-    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 class RoomPage:

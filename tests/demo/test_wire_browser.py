@@ -1,37 +1,26 @@
 """The /demo/wire/ page in Debian's Chromium, against real Gunicorn, Uvicorn and Redis."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from stacks.environment import base_environment
 from stacks.web import WebServer, gunicorn_server, uvicorn_server
-from tests.conftest import skip_unless
+from tests.browser import PHONE, chromium
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # The page makes four requests and a short socket exchange: milliseconds, on a machine at rest.
 SHOWN_WITHIN_MS = 10_000
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
 def page():
-    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=PHONE)
-            page.errors = []
-            page.on("pageerror", lambda error: page.errors.append(str(error)))
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport=PHONE)
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        yield page
 
 
 @pytest.fixture(scope="module")

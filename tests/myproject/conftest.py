@@ -5,6 +5,7 @@ import threading
 import pytest
 from asgiref.sync import AsyncToSync, SyncToAsync
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 
 from myproject.asgi_handler import PooledThreadASGIHandler
 
@@ -19,6 +20,14 @@ def async_native(settings):
 def stock(settings):
     settings.MIDDLEWARE = settings.STOCK_MIDDLEWARE
     return ASGIHandler()
+
+
+@pytest.fixture
+def asgi_connection_policy(monkeypatch) -> None:
+    """settings.py's policy for an ASGI process: close the connection when the request ends (the
+    suite's settings are a WSGI process's, which keep it for the next request on the thread, and a
+    request thread that ends holding one leaves it open)."""
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
 
 
 @pytest.fixture

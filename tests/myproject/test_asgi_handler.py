@@ -47,7 +47,7 @@ async def test_a_receiver_of_request_finished_brings_the_close_hop_back(async_na
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_request_that_used_its_thread_closes_in_a_hop(async_native, hops):
+async def test_a_request_that_used_its_thread_closes_in_a_hop(async_native, hops, asgi_connection_policy):
     sent = await serve(async_native, "/demo/async/db/")
 
     assert status_of(sent) == 200

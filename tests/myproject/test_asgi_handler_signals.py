@@ -46,13 +46,6 @@ def events() -> list[tuple[str, str]]:
         signal.disconnect(receiver)
 
 
-@pytest.fixture
-def asgi_connection_policy(monkeypatch) -> None:
-    """settings.py's policy for an ASGI process: close the connection when the request ends (the
-    suite's settings are a WSGI process's, which keep it for the next request on the thread)."""
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-
-
 def names(events: list[tuple[str, str]]) -> list[str]:
     return [event for event, _ in events]
 

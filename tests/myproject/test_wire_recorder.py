@@ -19,9 +19,12 @@ from myproject.wire_trace import MAX_EVENTS
 
 
 @pytest.fixture(autouse=True)
-def empty_trace_cache():
-    caches[TRACE_CACHE].clear()
-    yield
+def empty_trace_cache(settings):
+    # This process's memory, whatever cache REDIS_URL gives the run: its dict lists every key stored.
+    settings.CACHES = {
+        **settings.CACHES,
+        TRACE_CACHE: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wire-tests"},
+    }
     caches[TRACE_CACHE].clear()
 
 

@@ -1,32 +1,22 @@
 """The live publications page in Debian's Chromium, against real Gunicorn, Uvicorn and Redis."""
 
-from pathlib import Path
-
 import pytest
 
 from stacks.environment import base_environment
-from tests.conftest import skip_unless, start_stacks
+from tests.browser import chromium
+from tests.conftest import start_stacks
 from tests.reports.test_live import logged_in_session, publish
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # ResumableSocket's backoff tops out at 15 s between tries; a restart of Uvicorn takes a few.
 RESUME_DEADLINE_MS = 30_000
 
 
 @pytest.fixture
 def page():
-    skip_unless(CHROMIUM.exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser.new_page()
 
 
 def wait_until_live(page, timeout_ms: int = 10_000) -> None:
