@@ -1,6 +1,6 @@
 #!/bin/sh
 # Gunicorn as the process manager of the ASGI application: GUNICORN_WORKER_CLASS is `asgi`
-# (Gunicorn's own asyncio worker, new in Gunicorn 27) or `uvicorn_worker.UvicornWorker` (Uvicorn's
+# (Gunicorn's own asyncio worker, new in Gunicorn 24 as a beta) or `uvicorn_worker.UvicornWorker` (Uvicorn's
 # event loop and HTTP parser inside Gunicorn's worker management). Used by the comparison harness
 # (make compare); takes the same variables as deploy/start-asgi.sh.
 #
