@@ -63,6 +63,10 @@ def container(overlay: str, kind: str, name: str) -> Manifest:
     return found
 
 
+def environment(deployed: Manifest) -> dict[str, str | None]:
+    return {variable["name"]: variable.get("value") for variable in deployed.get("env", [])}
+
+
 def compose() -> Manifest:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
@@ -118,8 +122,10 @@ def test_checkov_finds_no_failed_check(tmp_path):
     for overlay in OVERLAYS:
         (tmp_path / f"{overlay}.yaml").write_text(yaml.safe_dump_all(rendered(overlay)))
     result = subprocess.run(
-        [str(CHECKOV), "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download"]
-        + ["--output", "json", "--quiet", "--compact"],
+        [
+            *(str(CHECKOV), "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download"),
+            *("--output", "json", "--quiet", "--compact"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -146,9 +152,7 @@ def test_every_checkov_skip_gives_its_reason(overlay):
     }
 
     assert skips, "no skip at all: this test would check nothing"
-    assert {
-        name: value for name, value in skips.items() if not re.fullmatch(r"CKV\w+=\S.{20,}", value)
-    } == {}
+    assert {name: value for name, value in skips.items() if not re.fullmatch(r"CKV\w+=\S.{20,}", value)} == {}
 
 
 # Where the manifests must agree with docker-compose.yml --------------------------------------------
@@ -205,22 +209,27 @@ def test_the_router_runs_the_compose_nginx_image_with_every_template_variable_se
     template = (ROOT / "deploy" / "nginx" / "default.conf.template").read_text()
     # The image's entrypoint sets NGINX_LOCAL_RESOLVERS when NGINX_ENTRYPOINT_LOCAL_RESOLVERS is set.
     given_by_entrypoint = {"NGINX_LOCAL_RESOLVERS"}
-    env = {variable["name"]: variable.get("value") for variable in router["env"]}
+    env = environment(router)
 
     assert router["image"] == service["image"]
     assert set(re.findall(r"\$\{(\w+)\}", template)) <= set(env) | given_by_entrypoint
     assert set(service["environment"]) <= set(env)
-    assert env["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"] == service["environment"]["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"]
+    assert (
+        env["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"]
+        == service["environment"]["NGINX_ENTRYPOINT_LOCAL_RESOLVERS"]
+        == "1"
+    )
 
 
 @pytest.mark.parametrize("stack", ["wsgi", "asgi"])
 def test_the_router_sends_each_upstream_to_its_stacks_service_port(stack):
-    env = {variable["name"]: variable.get("value") for variable in container("small", "Deployment", "nginx")["env"]}
+    env = environment(container("small", "Deployment", "nginx"))
     compose_upstream = compose()["services"]["nginx"]["environment"][f"{stack.upper()}_UPSTREAM"]
     (service_port,) = find("small", "Service", stack)["spec"]["ports"]
 
     # nginx's resolver uses no search domains: the full name of the Service, in the pod's namespace.
-    assert env[f"{stack.upper()}_UPSTREAM"] == f"{stack}.$(POD_NAMESPACE).svc.cluster.local:{service_port['port']}"
+    service_name = f"{stack}.$(POD_NAMESPACE).svc.cluster.local"
+    assert env[f"{stack.upper()}_UPSTREAM"] == f"{service_name}:{service_port['port']}"
     assert compose_upstream == f"{stack}:{service_port['port']}"
 
 
@@ -255,7 +264,7 @@ def test_the_grace_period_outlasts_the_pre_stop_pause_and_the_servers_graceful_t
     pause = deployed["lifecycle"]["preStop"]["exec"]["command"]
 
     # Left to the start script's default, as docker-compose.yml leaves it.
-    assert "GRACEFUL_TIMEOUT" not in {variable["name"] for variable in deployed.get("env", [])}
+    assert "GRACEFUL_TIMEOUT" not in environment(deployed)
     assert "GRACEFUL_TIMEOUT" not in compose()["services"][stack].get("environment", {})
     assert pause[0] == "sleep"
     assert pod["terminationGracePeriodSeconds"] > int(pause[1]) + graceful_timeout
@@ -327,7 +336,9 @@ def test_every_pod_is_denied_what_no_policy_allows():
     assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-@pytest.mark.parametrize(("policy", "reaching"), [("postgresql", {"wsgi", "asgi", "migrate"}), ("redis", {"wsgi", "asgi"})])
+@pytest.mark.parametrize(
+    ("policy", "reaching"), [("postgresql", {"wsgi", "asgi", "migrate"}), ("redis", {"wsgi", "asgi"})]
+)
 def test_only_the_stacks_and_the_migration_reach_the_databases(policy, reaching):
     (expression,) = find("small", "NetworkPolicy", policy)["spec"]["podSelector"]["matchExpressions"]
 
@@ -365,4 +376,3 @@ def test_the_production_overlay_reaches_redis_through_sentinel():
     assert all(re.fullmatch(r"[\w.-]+:26379", entry) for entry in config["REDIS_SENTINELS"].split(","))
     # The settings refuse REDIS_URL and REDIS_SENTINELS together; an empty value counts as unset.
     assert secrets["REDIS_URL"] == ""
-
