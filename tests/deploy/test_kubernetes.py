@@ -27,6 +27,9 @@ KUBECTL = shutil.which("kubectl")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 STACKS = {"wsgi": "deploy/start-wsgi.sh", "asgi": "deploy/start-asgi.sh"}
 
+# They start kubectl and checkov: `make test-fast` leaves them to `make test` and `make check-kubernetes`.
+pytestmark = pytest.mark.live
+
 Manifest = dict[str, Any]
 
 
