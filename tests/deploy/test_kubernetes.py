@@ -347,16 +347,25 @@ def test_only_the_stacks_and_the_migration_reach_the_databases(policy, reaching)
     assert set(expression["values"]) == reaching
 
 
-@pytest.mark.parametrize("stack", ["wsgi", "asgi"])
-def test_the_metrics_directory_is_a_writable_empty_dir(stack):
-    directory = find_generated("small", "ConfigMap", "django-config")["data"]["PROMETHEUS_MULTIPROC_DIR"]
-    pod = find("small", "Deployment", stack)["spec"]["template"]["spec"]
-    mounts = {m["mountPath"]: m["name"] for m in container("small", "Deployment", stack)["volumeMounts"]}
-    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_django_container_writes_tmp_and_the_metrics_directory_to_an_empty_dir(overlay):
+    directory = find_generated(overlay, "ConfigMap", "django-config")["data"]["PROMETHEUS_MULTIPROC_DIR"]
+    checked = []
+    for manifest in rendered(overlay):
+        if manifest["kind"] not in {"Deployment", "Job"}:
+            continue
+        pod = manifest["spec"]["template"]["spec"]
+        volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+        for each in pod.get("initContainers", []) + pod["containers"]:
+            if not any("django-config" in str(source) for source in each.get("envFrom", [])):
+                continue
+            mounts = {m["mountPath"]: m["name"] for m in each.get("volumeMounts", [])}
+            assert each["securityContext"]["readOnlyRootFilesystem"] is True
+            assert "emptyDir" in volumes[mounts[directory]], each["name"]
+            assert "emptyDir" in volumes[mounts["/tmp"]], each["name"]
+            checked.append(each["name"])
 
-    assert container("small", "Deployment", stack)["securityContext"]["readOnlyRootFilesystem"] is True
-    assert "emptyDir" in volumes[mounts[directory]]
-    assert "emptyDir" in volumes[mounts["/tmp"]]
+    assert sorted(checked) == ["asgi", "migrate", "wait-for-migrations", "wait-for-migrations", "wsgi"]
 
 
 def test_the_committed_secrets_are_placeholders():
