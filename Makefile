@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov's own virtualenv: its pins clash with pytest's (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
 # Everything below runs the virtualenv's tools, and the start scripts find them on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -29,7 +31,7 @@ run: export REDIS_URL := redis://127.0.0.1:$(EMBEDDED_REDIS_PORT)/0
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev migrate seed run test test-fast lint format clean
+.PHONY: help install install-dev migrate seed run test test-fast lint format clean check-kubernetes
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,9 +50,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 install: $(VENV)/.installed ## Create .venv and install the runtime dependencies
 
-install-dev: $(VENV)/.installed-dev ## ...and the test, lint and load-test tools
+install-dev: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed ## ...and the test, lint and load-test tools
 
 migrate: install ## Apply database migrations
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
@@ -82,12 +89,15 @@ lint: install-dev ## Check style (ruff) and types (mypy, Django and Channels stu
 # debug is on; debug only relaxes that check here, no server runs.
 	DJANGO_DEBUG=1 $(BIN)/mypy
 
+check-kubernetes: install-dev ## Render the Kubernetes overlays; validate them (schemas, checkov, docker-compose.yml)
+	$(BIN)/pytest tests/deploy/test_kubernetes.py
+
 format: install-dev ## Reformat with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean: ## Remove the virtualenv, the SQLite database and caches
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache
 
 # Reports benchmarks (docs/reports.md). The 1,000,000-line shop is seeded once into
 # loadtests/results/reports/shop.sqlite3; add REPORTS_BENCH_ARGS="--database-url postgres://..."

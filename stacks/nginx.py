@@ -35,6 +35,8 @@ class NginxServer(WebServer):
                 "WSGI_UPSTREAM": urlsplit(wsgi_url).netloc,
                 "ASGI_UPSTREAM": urlsplit(asgi_url).netloc,
                 "NGINX_PORT": f"127.0.0.1:{port}",
+                # The upstreams above are addresses, so nginx never asks this resolver anything.
+                "NGINX_LOCAL_RESOLVERS": "127.0.0.1",
             }
         )
         (prefix / "default.conf").write_text(site)
