@@ -16,13 +16,17 @@ from typing import cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from metrics.access import may_read_metrics
 from metrics.exposition import exposition
 from metrics.instruments import HTTP_REQUEST_DURATION, HTTP_REQUESTS
 
 METRICS_PATH = "/metrics"
+# The text format every Prometheus reads. generate_latest() writes the classic names it holds, and
+# prometheus-client's CONTENT_TYPE_LATEST (version=1.0.0, for UTF-8 names) is newer than some
+# Prometheus servers still in use (Debian bookworm's 2.42).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # A refused /metrics falls through to the URLconf's 404 like any unknown path; an answered one is
 # labelled with this name.
 METRICS_VIEW = "metrics"
@@ -55,7 +59,7 @@ class RequestMetricsMiddleware:
             return self.__acall__(request)
         started = perf_counter()
         if request.path == METRICS_PATH and may_read_metrics(request):
-            response: HttpResponseBase = HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
+            response: HttpResponseBase = HttpResponse(exposition(), content_type=CONTENT_TYPE)
             self.record(METRICS_VIEW, response, started)
             return response
         response = cast(SyncGetResponse, self.get_response)(request)
@@ -67,7 +71,7 @@ class RequestMetricsMiddleware:
         if request.path == METRICS_PATH and may_read_metrics(request):
             # Reading every worker's files is blocking I/O: off the event loop, on any thread.
             body = await sync_to_async(exposition, thread_sensitive=False)()
-            response: HttpResponseBase = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+            response: HttpResponseBase = HttpResponse(body, content_type=CONTENT_TYPE)
             self.record(METRICS_VIEW, response, started)
             return response
         response = await cast(AsyncGetResponse, self.get_response)(request)
