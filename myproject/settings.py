@@ -495,8 +495,8 @@ if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
 # <METRICS_TOKEN>` or whose address is in METRICS_ALLOW_FROM (comma-separated addresses or CIDRs:
 # the orchestrator's or scraper's network); anyone else gets the site's 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOW_FROM = env.list("METRICS_ALLOW_FROM", default=[])
-if "*" in (entry.strip() for entry in METRICS_ALLOW_FROM):
+METRICS_ALLOW_FROM = [entry.strip() for entry in env.list("METRICS_ALLOW_FROM", default=[]) if entry.strip()]
+if "*" in METRICS_ALLOW_FROM:
     raise ImproperlyConfigured("METRICS_ALLOW_FROM must name the scraper's networks, not '*'.")
 try:
     trusted_networks(METRICS_ALLOW_FROM)
