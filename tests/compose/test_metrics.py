@@ -5,6 +5,7 @@ file order on one project: one ASGI replica, then two."""
 
 import secrets
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -25,6 +26,7 @@ PROMETHEUS_DEADLINE_SECONDS = 40
 class MetricsProject(ComposeProject):
     def __init__(self, log_dir: Path, env_file: Path):
         super().__init__(log_dir, env_file)
+        self.name = f"metrics-{uuid.uuid4().hex[:8]}"
         self.token = secrets.token_urlsafe(24)
         self.prometheus_port = int(free_port_range(1).split("-")[0])
         self.variables.update(
