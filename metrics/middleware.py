@@ -59,7 +59,7 @@ class RequestMetricsMiddleware:
         if iscoroutinefunction(self.get_response):
             return self.__acall__(request)
         started = perf_counter()
-        if request.path == METRICS_PATH and may_read_metrics(request):
+        if request.path_info == METRICS_PATH and may_read_metrics(request):
             response: HttpResponseBase = HttpResponse(exposition(), content_type=CONTENT_TYPE)
             self.record(METRICS_VIEW, response, started)
             return response
@@ -69,7 +69,7 @@ class RequestMetricsMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         started = perf_counter()
-        if request.path == METRICS_PATH and may_read_metrics(request):
+        if request.path_info == METRICS_PATH and may_read_metrics(request):
             # Reading every worker's files is blocking I/O: off the event loop, on any thread.
             body = await sync_to_async(exposition, thread_sensitive=False)()
             response: HttpResponseBase = HttpResponse(body, content_type=CONTENT_TYPE)

@@ -105,7 +105,8 @@ def test_the_summed_websocket_gauge_is_the_number_of_chat_clients_held_open(proj
 
 
 def test_a_scaled_out_replica_appears_as_a_new_target(project):
-    project.compose("up", "--detach", "--wait", "--scale", "asgi=2", timeout=300)
+    # --no-deps: the new replica only; the database, Redis and the migration are already up.
+    project.compose("up", "--detach", "--wait", "--no-deps", "--scale", "asgi=2", "asgi", timeout=300)
 
     project.wait_for('count(up{job="asgi"} == 1)', 2)
 
