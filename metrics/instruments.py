@@ -46,6 +46,9 @@ EXPORT_SLOTS_IN_USE = Gauge(
     ["interface"],
     multiprocess_mode="livesum",
 )
+# One label value per bound of the demo: demo/consumers.py counts `bound="races"`; a bound added later
+# (the probes') takes `DEMO_RACE_SLOTS_IN_USE.labels(bound="<its name>")`, inc() and dec() around
+# each slot it holds.
 DEMO_RACE_SLOTS_IN_USE = Gauge(
     "demo_race_slots_in_use",
     "Slots of the demo's bounds in use, by bound: races (races running, MAX_RACES_PER_PROCESS per process).",
