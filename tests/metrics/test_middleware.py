@@ -59,3 +59,19 @@ def test_a_scraper_reaching_a_replica_by_its_address_is_answered(client, setting
     response = client.get("/metrics", HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
 
     assert response.status_code == 200
+
+
+def test_with_https_required_a_scrape_over_plain_http_is_answered_not_redirected(client, settings):
+    # Prometheus scrapes replicas over plain HTTP from inside the network, like the health probes.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = TOKEN
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+
+    assert response.status_code == 200
+
+
+def test_with_no_token_configured_an_empty_bearer_token_is_refused(client, settings):
+    settings.METRICS_TOKEN = ""
+
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 404
