@@ -156,6 +156,9 @@ TAX_BENCH_ARGS ?=
 bench-tax: install-dev ## ASGI tax: CPU per request and req/s of each step, stock to async-native
 	$(BIN)/python -m loadtests.bench_asgi_tax $(TAX_BENCH_ARGS)
 
+bench-metrics: install-dev ## Metrics: CPU per request of /metrics' bookkeeping, in microseconds
+	$(BIN)/python -m loadtests.bench_metrics
+
 flamegraph: install-dev ## ASGI tax: py-spy flame graphs of both stacks under load, into docs/asgi-tax/
 	$(BIN)/python -m loadtests.profile_asgi_tax --folder docs/asgi-tax
 

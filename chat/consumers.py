@@ -35,6 +35,7 @@ from chat.protocol import (
     room_group,
 )
 from chat.rate_limit import FloodGuard, Verdict
+from metrics.instruments import CHANNEL_LAYER_ERRORS
 from myproject.realtime import (
     CLOSE_POLICY_VIOLATION,
     CLOSE_TRY_AGAIN_LATER,
@@ -83,6 +84,7 @@ class ChatConsumer(RealtimeConsumer):
             snapshot = await self.membership.join(lost=lambda: self.close_once(CLOSE_TRY_AGAIN_LATER))
         except LAYER_ERRORS as error:
             logger.warning("chat: cannot join %s, Redis is unreachable (%r); refusing", self.room, error)
+            CHANNEL_LAYER_ERRORS.labels("join").inc()
             return await self.refuse()
         await self.accept()
         # Broadcasts stored after the history was read are queued for this consumer (it joined the
@@ -142,6 +144,7 @@ class ChatConsumer(RealtimeConsumer):
             logger.warning(
                 "chat: stored message %s but could not broadcast it (%r)", posted.frame["id"], error
             )
+            CHANNEL_LAYER_ERRORS.labels("broadcast").inc()
             await self.delivery.deliver(posted.frame["id"], posted.prev_id, event["frame"])
             await self.close_once(CLOSE_TRY_AGAIN_LATER)
 

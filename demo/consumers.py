@@ -25,6 +25,7 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 from demo import protocol
 from demo.race import BadRace, Race, race_from
 from demo.racing import raced_stacks, races_running, run_race
+from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
 from myproject.realtime import RealtimeConsumer
 from myproject.wire_recorder import SCOPE_TOKEN_KEY
 
@@ -65,6 +66,8 @@ async def wire_echo(scope: WebSocketScope, receive: ASGIReceiveCallable, send: A
 # The race -------------------------------------------------------------------------------------------
 
 logger = logging.getLogger(__name__)
+# /metrics' count of the races this process runs; a bound of its own takes a label of its own.
+RACES_RUNNING = DEMO_RACE_SLOTS_IN_USE.labels(bound="races")
 
 
 class RaceConsumer(RealtimeConsumer):
@@ -103,6 +106,7 @@ class RaceConsumer(RealtimeConsumer):
                 protocol.error_frame("server_busy", "This server is running other races; try again soon.")
             )
         await semaphore.acquire()
+        RACES_RUNNING.inc()
         self.race = asyncio.create_task(self.run(race, semaphore))
 
     async def run(self, race: Race, semaphore: asyncio.Semaphore) -> None:
@@ -116,6 +120,7 @@ class RaceConsumer(RealtimeConsumer):
                 await self.send_frame(protocol.error_frame("driver_failed", "The race failed; see the log."))
         finally:
             semaphore.release()
+            RACES_RUNNING.dec()
 
     async def release(self) -> None:
         if self.race is not None:

@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight asgi
 workers="${WEB_CONCURRENCY:-$(nproc)}"
+# Prometheus' client keeps each worker's numbers in files in this directory, and /metrics adds them
+# up (metrics/instruments.py). One directory per server, never shared with another; emptied here at
+# every start, because the files of a previous run would be counted again.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/myproject-metrics-asgi-${ASGI_PORT:-8002}}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 # --lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which has no
 # `lifespan` route and raises on that scope, so Uvicorn is told not to send it.
 # --ws-max-size: refuse (close with 1009) WebSocket messages larger than a chat message could ever

@@ -7,14 +7,16 @@ set -eu
 cd "$(dirname "$0")/.."
 case "${GRANIAN_INTERFACE:-asgi}" in
     wsgi)
+        port="${WSGI_PORT:-8001}"
         # Like Gunicorn's sync workers: a thread waits with its request, so more workers than cores.
-        set -- myproject.wsgi:application --interface wsgi --port "${WSGI_PORT:-8001}" \
+        set -- myproject.wsgi:application --interface wsgi --port "$port" \
             --workers "${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
         ;;
     asgi)
+        port="${ASGI_PORT:-8002}"
         # asginl: ASGI without the lifespan protocol: Channels' ProtocolTypeRouter (myproject/asgi.py)
         # has no `lifespan` route and raises on that scope.
-        set -- myproject.asgi:application --interface asginl --port "${ASGI_PORT:-8002}" \
+        set -- myproject.asgi:application --interface asginl --port "$port" \
             --workers "${WEB_CONCURRENCY:-$(nproc)}"
         ;;
     *)
@@ -25,4 +27,10 @@ esac
 # Refuse a configuration the settings reject with its one-line message, before Granian imports
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight "${GRANIAN_INTERFACE:-asgi}"
+# Prometheus' client keeps each worker's numbers in files in this directory, and /metrics adds them
+# up (metrics/instruments.py). One directory per server, never shared with another; emptied here at
+# every start, because the files of a previous run would be counted again.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/myproject-metrics-granian-$port}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 exec granian "$@" --host "${HOST:-127.0.0.1}" --access-log

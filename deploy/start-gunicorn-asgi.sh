@@ -11,12 +11,21 @@ cd "$(dirname "$0")/.."
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight asgi
 workers="${WEB_CONCURRENCY:-$(nproc)}"
+# Prometheus' client keeps each worker's numbers in files in this directory, and /metrics adds them
+# up (metrics/instruments.py). One directory per server, never shared with another; emptied here at
+# every start, because the files of a previous run would be counted again.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/myproject-metrics-asgi-${ASGI_PORT:-8002}}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 # --asgi-lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which
 # has no `lifespan` route and raises on that scope, so the worker is told not to send it.
+# --config python:metrics.gunicorn_hooks: Gunicorn's child_exit hook, which forgets a dead worker's
+# gauges in /metrics.
 # --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
 # proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
 # trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.asgi:application \
+    --config python:metrics.gunicorn_hooks \
     --bind "${HOST:-127.0.0.1}:${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-asgi}" \

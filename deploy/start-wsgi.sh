@@ -13,6 +13,12 @@ cd "$(dirname "$0")/.."
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight wsgi
 workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
+# Prometheus' client keeps each worker's numbers in files in this directory, and /metrics adds them
+# up (metrics/instruments.py). One directory per server, never shared with another; emptied here at
+# every start, because the files of a previous run would be counted again.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/myproject-metrics-wsgi-${WSGI_PORT:-8001}}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 # --worker-class: the sync worker, changed to serve the connections the kernel had already
 # accepted before a graceful stop, instead of resetting them, and to tell the application how many
 # requests it holds at once, for the race page (myproject/gunicorn_worker.py).
@@ -25,11 +31,14 @@ workers="${WEB_CONCURRENCY:-$((2 * $(nproc) + 1))}"
 # they are killed. Docker's stop_grace_period (or any supervisor's) must be longer.
 # --limit-request-*: Gunicorn's own defaults, written out because they are the stack's only
 # defence against oversized request heads: a 4 KB request line, 100 header fields of 8 KB each.
+# --config python:metrics.gunicorn_hooks: Gunicorn's child_exit hook, which forgets a dead worker's
+# gauges in /metrics.
 # exec: Gunicorn replaces this shell, so SIGTERM/SIGINT from honcho or Docker reach it directly.
 # --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
 # proxy in front (docker-compose.yml names nginx's). Empty by default: a server reached directly
 # trusts nobody, or any client could claim HTTPS or another address.
 exec gunicorn myproject.wsgi:application \
+    --config python:metrics.gunicorn_hooks \
     --bind "${HOST:-127.0.0.1}:${WSGI_PORT:-8001}" \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-myproject.gunicorn_worker.DrainingSyncWorker}" \

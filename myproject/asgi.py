@@ -21,6 +21,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from metrics.websockets import CountOpenWebSockets  # noqa: E402
 from myproject.asgi_handler import asgi_http_application  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 from myproject.realtime import allowed_origins_only  # noqa: E402
@@ -36,11 +37,14 @@ application = ProtocolTypeRouter(
         "http": ASGIWireRecorder(asgi_http_application(django_asgi_app)),
         # Browsers send cookies with a WebSocket handshake from any site, so the Origin check is
         # what stops another site from opening a socket with the visitor's session.
-        "websocket": ASGIWireRecorder(
-            allowed_origins_only(
-                # Channels' stubs want their own URLPattern subclass, which Django's re_path never
-                # returns.
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+        # Outermost, the count of open sockets behind /metrics (metrics/websockets.py).
+        "websocket": CountOpenWebSockets(
+            ASGIWireRecorder(
+                allowed_origins_only(
+                    # Channels' stubs want their own URLPattern subclass, which Django's re_path
+                    # never returns.
+                    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+                )
             )
         ),
     }

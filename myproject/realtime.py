@@ -40,6 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from metrics.instruments import CHANNEL_LAYER_ERRORS
 from myproject.redis_clients import RedisHost, redis_client
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             # How a consumer learns that Redis went away: its wait for the next event fails, or,
             # before the handshake, making its channel fails.
             logger.warning("%s: lost the channel layer (%r); closing a socket", self.label, error)
+            CHANNEL_LAYER_ERRORS.labels("receive").inc()
             await self.close_once(CLOSE_TRY_AGAIN_LATER)
         finally:
             await self.release_once()

@@ -141,6 +141,8 @@ if SERVER_INTERFACE == "asgi" and ASGI_STACK == "async-native":
     MIDDLEWARE = ASYNC_NATIVE_MIDDLEWARE
 else:
     MIDDLEWARE = STOCK_MIDDLEWARE
+# Outermost on both lists: counts and times every request, and answers /metrics (metrics/).
+MIDDLEWARE = ["metrics.middleware.RequestMetricsMiddleware", *MIDDLEWARE]
 
 # For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
 # interface. It keeps the X-Interface header (async-native, so no thread hop under ASGI) and drops
@@ -486,6 +488,20 @@ if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
         f"REPORTS_EXPORT_CONCURRENCY ({REPORTS_EXPORT_CONCURRENCY}) must be below the database "
         f"pool's max_size ({_pool['max_size']})."
     )
+
+
+# Metrics (/metrics, metrics/; docs/deployment.md, "Metrics") --------------------------------------
+# Open with debug on. In production only for a scraper that sends `Authorization: Bearer
+# <METRICS_TOKEN>` or whose address is in METRICS_ALLOW_FROM (comma-separated addresses or CIDRs:
+# the orchestrator's or scraper's network); anyone else gets the site's 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW_FROM = [entry.strip() for entry in env.list("METRICS_ALLOW_FROM", default=[]) if entry.strip()]
+if "*" in METRICS_ALLOW_FROM:
+    raise ImproperlyConfigured("METRICS_ALLOW_FROM must name the scraper's networks, not '*'.")
+try:
+    trusted_networks(METRICS_ALLOW_FROM)
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOW_FROM is not a list of networks ({error}).") from None
 
 
 # HTTPS --------------------------------------------------------------------------------------------

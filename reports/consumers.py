@@ -17,6 +17,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from metrics.instruments import CHANNEL_LAYER_ERRORS
 from myproject.realtime import (
     LAYER_ERRORS,
     LAYER_TIMEOUT_SECONDS,
@@ -48,6 +49,7 @@ class NotificationsConsumer(RealtimeConsumer):
             await self.join()
         except LAYER_ERRORS as error:
             logger.warning("notifications: Redis is unreachable (%r); refusing a handshake", error)
+            CHANNEL_LAYER_ERRORS.labels("join").inc()
             return await self.refuse()
         await self.accept()
         if after is not None:

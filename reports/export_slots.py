@@ -38,6 +38,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from metrics.instruments import EXPORT_SLOTS_IN_USE
+
 SLOTS_DIRECTORY = Path(tempfile.gettempdir()) / "myproject-export-slots"
 
 
@@ -46,13 +48,16 @@ class ExportSlot:
     dropped without being iterated to the end or closed (a request cancelled before its first
     chunk under ASGI), the slot goes when this object is garbage-collected."""
 
-    def __init__(self, lock_fd: int):
+    def __init__(self, lock_fd: int, interface: str):
         self._lock_fd: int | None = lock_fd
+        self._in_use = EXPORT_SLOTS_IN_USE.labels(interface)
+        self._in_use.inc()
 
     def release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the file drops its flock
             self._lock_fd = None
+            self._in_use.dec()
 
     __del__ = release
 
@@ -68,7 +73,7 @@ def export_slot_acquire(interface: str) -> ExportSlot | None:
         except BlockingIOError:
             os.close(lock_fd)
             continue
-        return ExportSlot(lock_fd)
+        return ExportSlot(lock_fd, interface)
     return None
 
 

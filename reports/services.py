@@ -17,6 +17,7 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
+from metrics.instruments import CHANNEL_LAYER_ERRORS
 from reports.definitions import Report
 from reports.filters import DateRange
 from reports.models import Publication
@@ -101,5 +102,6 @@ def broadcast_publication(publication: Publication) -> bool:
             type(error).__name__,
             error or f"no answer within {BROADCAST_TIMEOUT_SECONDS:g} s",
         )
+        CHANNEL_LAYER_ERRORS.labels("broadcast").inc()
         return False
     return True

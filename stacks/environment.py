@@ -29,6 +29,9 @@ PARENT_ONLY = {
     "WSGI_STACK_PORT",
     "ASGI_STACK_PORT",
     "CHAT_WEBSOCKET_PORT",
+    # Each start script gives its server a metrics directory of its own (deploy/start-*.sh): one
+    # inherited by two servers would mix their numbers.
+    "PROMETHEUS_MULTIPROC_DIR",
 }
 # pytest's own variables, and options a shell may carry for Gunicorn (GUNICORN_CMD_ARGS) or Granian.
 PARENT_ONLY_PREFIXES = ("PYTEST_", "GUNICORN_", "GRANIAN_")

@@ -98,6 +98,9 @@ def script_server(
     """A server started by deploy/`script` on a free port, with `settings` added to `env`."""
     port = free_port()
     env = {**env, **settings, port_variable: str(port)}
+    # The server's metrics files beside its log, rather than in the start script's default under
+    # /tmp, where each free port a run picks would leave a directory behind.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(log_dir / f"metrics-{name}-{port}"))
     return WebServer(name, [str(DEPLOY / script)], env, log_dir, port)
 
 

@@ -9,6 +9,7 @@
 #   postgres:16           Debian's PostgreSQL 15, honouring POSTGRES_DB and POSTGRES_PASSWORD
 #   redis:7               Debian's redis-server
 #   nginx:1.27-alpine     Debian's nginx, rendering /etc/nginx/templates/*.template at start
+#   prom/prometheus:v2.53.0  Debian's Prometheus 2.42 (docker-compose.yml's `metrics` profile)
 # They behave like the official images as far as this project uses them, no further. About three
 # minutes the first time; `docker image rm` one to rebuild it.
 set -euo pipefail
@@ -31,9 +32,11 @@ mkdir -p python/ca
 rm -f python/ca/*.crt
 cp /usr/local/share/ca-certificates/*.crt python/ca/ 2>/dev/null || true
 
-for image in python:3.11-slim postgres:16 redis:7 nginx:1.27-alpine; do
+for image in python:3.11-slim postgres:16 redis:7 nginx:1.27-alpine prom/prometheus:v2.53.0; do
     if ! have "$image"; then
         echo "Building the stand-in $image"
-        docker build --quiet --tag "$image" "${image%%:*}"
+        # The folder is the image's name without its tag and its registry namespace.
+        folder="${image%%:*}"
+        docker build --quiet --tag "$image" "${folder##*/}"
     fi
 done

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 from django.db import DatabaseError
+from prometheus_client import REGISTRY
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat import consumers
@@ -85,3 +86,29 @@ async def test_a_database_failure_closes_the_socket_with_1011_and_is_logged(
 
     assert await alice.receive_output(timeout=FRAME_TIMEOUT) == close_event(CLOSE_SERVER_ERROR)
     assert "the database failed" in caplog.text
+
+
+def layer_errors(operation: str) -> float:
+    return REGISTRY.get_sample_value("channel_layer_errors_total", {"operation": operation}) or 0.0
+
+
+async def test_a_failed_broadcast_counts_as_a_channel_layer_error(connect, room, monkeypatch):
+    alice, _, _ = await join(connect, room, "alice")
+    monkeypatch.setattr(get_channel_layer(), "group_send", refuse)
+    before = layer_errors("broadcast")
+
+    await alice.send_json_to({"type": "message", "text": "stored anyway", "client_id": "c-1"})
+    await receive(alice)
+    await alice.receive_output(timeout=FRAME_TIMEOUT)  # the close that follows
+
+    assert layer_errors("broadcast") == before + 1
+
+
+async def test_a_handshake_refused_for_the_layer_counts_as_a_channel_layer_error(connect, room, monkeypatch):
+    monkeypatch.setattr(get_channel_layer(), "group_add", refuse)
+    before = layer_errors("join")
+
+    communicator = await connect(f"/ws/chat/{room}/", "alice")
+    await communicator.connect(timeout=FRAME_TIMEOUT)
+
+    assert layer_errors("join") == before + 1

@@ -18,7 +18,7 @@ from stacks.processes import ROOT
 
 STAND_IN_SCRIPT = ROOT / "deploy" / "docker" / "build-stand-ins.sh"
 # The images docker-compose.yml and the Dockerfile name, which build-stand-ins.sh stands in for.
-BASE_IMAGES = ("python:3.11-slim", "postgres:16", "redis:7", "nginx:1.27-alpine")
+BASE_IMAGES = ("python:3.11-slim", "postgres:16", "redis:7", "nginx:1.27-alpine", "prom/prometheus:v2.53.0")
 # What `docker compose` needs from this process's environment; nothing else passes, so the project
 # runs as it would for a user who set no variable (no DJANGO_*, DATABASE_URL or REDIS_URL).
 PASSED_VARIABLES = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from prometheus_client import REGISTRY
 
 from demo import consumers
 from demo.consumers import RaceConsumer
@@ -156,3 +157,20 @@ async def test_leaving_mid_race_stops_the_race_and_frees_its_place(stacks, held_
     _, cancelled = held_races
     assert len(cancelled) >= 1
     assert others == ["race.started"] * MAX_RACES_PER_PROCESS
+
+
+async def test_a_running_race_holds_a_race_slot_in_metrics_until_it_ends(stacks, held_races):
+    def races_in_metrics() -> float:
+        return REGISTRY.get_sample_value("demo_race_slots_in_use", {"bound": "races"}) or 0.0
+
+    before = races_in_metrics()
+    communicator, _ = await connected()
+    await communicator.send_json_to(RACE)
+    await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
+    during = races_in_metrics()
+
+    await communicator.disconnect()
+    await asyncio.sleep(0.05)
+
+    assert during == before + 1
+    assert races_in_metrics() == before

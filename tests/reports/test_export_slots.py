@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from prometheus_client import REGISTRY
 
 from reports.export_slots import export_slot_acquire
 from stacks.environment import base_environment
@@ -64,3 +65,17 @@ def test_a_released_slot_can_be_taken_again(one_slot):
     first.release()
 
     assert export_slot_acquire("wsgi") is not None
+
+
+def test_a_held_slot_counts_in_metrics_until_released(one_slot):
+    def in_use() -> float:
+        return REGISTRY.get_sample_value("reports_export_slots_in_use", {"interface": "wsgi"}) or 0.0
+
+    before = in_use()
+    slot = export_slot_acquire("wsgi")
+    held = in_use()
+
+    slot.release()
+
+    assert held == before + 1
+    assert in_use() == before

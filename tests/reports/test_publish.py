@@ -10,6 +10,7 @@ import pytest
 from channels.layers import get_channel_layer
 from django.db import connection, connections, transaction
 from django.test import Client, override_settings
+from prometheus_client import REGISTRY
 
 from reports import services
 from reports.definitions import REPORTS
@@ -254,3 +255,14 @@ def test_concurrent_publishes_commit_in_id_order(staff_user, monkeypatch):
 
     assert len(committed) == 2
     assert committed == sorted(committed)
+
+
+def test_a_failed_broadcast_counts_as_a_channel_layer_error(staff_client):
+    def broadcast_errors() -> float:
+        return REGISTRY.get_sample_value("channel_layer_errors_total", {"operation": "broadcast"}) or 0.0
+
+    before = broadcast_errors()
+    with override_settings(CHANNEL_LAYERS=unreachable_redis_layer()):
+        staff_client.post(PUBLISH_URL, follow=True)
+
+    assert broadcast_errors() == before + 1
