@@ -40,6 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from myproject.consumer_channels import give_back_channel
 from myproject.redis_clients import RedisHost, redis_client
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.close_once(CLOSE_TRY_AGAIN_LATER)
         finally:
             await self.release_once()
+            # Channels never gives a consumer's channel back; the Pub/Sub layer can leak it.
+            await give_back_channel(self.channel_layer, getattr(self, "channel_name", None))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first runs close_old_connections() on a worker thread, for every
