@@ -9,6 +9,9 @@ seconds, and injects one fault halfway:
 - sentinel-failover: one primary, one replica, three sentinels; SIGKILL the primary and wait for
   the sentinels to promote the replica. The project's processes find the new master by themselves.
 - sigterm-asgi: SIGTERM the Uvicorn that serves the sender; its clients go to the other one.
+- drop-mid-delivery: no fault but the clients: 1,000 readers (--dropped-clients) drop while events
+  flow into their room, half closing, half resetting; it counts the Pub/Sub subscriptions in Redis
+  before and after (loadtests/dropped_clients.py).
 
 It prints, for the chat, messages acknowledged (the server echoed the stored message) vs stored vs
 delivered to every reader, and the same for report publications. "lost" counts acknowledged
@@ -17,6 +20,7 @@ messages that were not stored; "missing" counts stored ones a client never got.
     python -m loadtests.chaos                                   # every scenario
     python -m loadtests.chaos --scenarios sentinel-failover --readers 20 --duration 20
     python -m loadtests.chaos --layer RedisChannelLayer
+    python -m loadtests.chaos --scenarios drop-mid-delivery --dropped-clients 300
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
+from loadtests.dropped_clients import DropOutcome, describe, drop_mid_delivery
 from loadtests.redis_sentinel import SentinelCluster
 from loadtests.resuming import (
     ResumingClient,
@@ -54,7 +59,7 @@ from stacks.environment import base_environment
 from stacks.redis_server import RedisServer
 from stacks.web import WebServer, gunicorn_server
 
-SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi"]
+SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi", "drop-mid-delivery"]
 LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
 DEFAULT_LAYER = "RedisPubSubChannelLayer"  # the project's default (myproject/settings.py)
 Action = Callable[[], None]
@@ -66,6 +71,8 @@ PUBLISH_INTERVAL_SECONDS = 2.0
 DRAIN_SECONDS = 30.0
 # Short, so that the presence of a process that died expires within seconds.
 PRESENCE_TTL_SECONDS = "3"
+# drop-mid-delivery's readers joining at once.
+DROP_WAVE = 100
 
 
 @dataclass
@@ -283,7 +290,7 @@ def print_outcome(outcome: Outcome) -> None:
     )
 
 
-def main(arguments: list[str] | None = None) -> list[Outcome]:
+def main(arguments: list[str] | None = None) -> list[Outcome | DropOutcome]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=SCENARIOS)
     parser.add_argument("--layer", choices=LAYERS, default=DEFAULT_LAYER, help="the channel layer")
@@ -291,8 +298,9 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     parser.add_argument("--notification-clients", type=int, default=10)
     parser.add_argument("--rate", type=float, default=2.0, help="chat messages per second")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of traffic; the fault at half")
+    parser.add_argument("--dropped-clients", type=int, default=1000, help="drop-mid-delivery's readers")
     options = parser.parse_args(arguments)
-    raise_open_files_limit(options.readers + options.notification_clients + 1)
+    raise_open_files_limit(max(options.readers + options.notification_clients + 1, 2 * DROP_WAVE))
 
     results_dir = RESULTS / f"chaos-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     results_dir.mkdir(parents=True)
@@ -307,9 +315,18 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     database_url = f"sqlite:///{results_dir / 'chaos.sqlite3'}"
     env = base_environment(DATABASE_URL=database_url)
     migrate_and_seed(env, size=0)
-    outcomes = []
+    outcomes: list[Outcome | DropOutcome] = []
     for scenario in options.scenarios:
         stack = start_stack(scenario, results_dir, database_url, options.layer)
+        if scenario == "drop-mid-delivery":
+            try:
+                urls, redis_url = [server.url for server in stack.asgi], stack.wsgi.env["REDIS_URL"]
+                dropped = asyncio.run(drop_mid_delivery(urls, redis_url, options.dropped_clients, DROP_WAVE))
+            finally:
+                stack.stop()
+            print(f"  {scenario:<18} {describe(dropped)}", flush=True)
+            outcomes.append(dropped)
+            continue
         try:
             outcome = asyncio.run(
                 run_scenario(
