@@ -36,8 +36,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.db import DatabaseError
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from myproject.consumer_channels import give_back_channel
@@ -80,10 +78,9 @@ def redis_without_retries(host: RedisHost, timeout: float = LAYER_TIMEOUT_SECOND
     """A Redis client that fails at once: no retries, short timeouts. For the code whose job is to
     notice that Redis went away (the notifications' watch, the chat's presence heartbeat): redis-py's
     default retries would hide an outage for seconds, while clients wait on a silent socket.
+    (A pooled connection that a Redis restart broke is still replaced once: redis_clients.py.)
     `host` is one of the channel layer's host entries: a URL, or a master behind Sentinel."""
-    return redis_client(
-        host, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
-    )
+    return redis_client(host, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 # Resuming with ?after=<id> --------------------------------------------------------------------------

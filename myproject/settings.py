@@ -17,6 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from myproject.client_address import trusted_networks
+from myproject.redis_clients import layer_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -311,7 +312,8 @@ if REDIS_HOSTS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER],
-            "CONFIG": {"hosts": REDIS_HOSTS},
+            # Each host with a retry for connections a Redis restart broke (myproject/redis_clients.py).
+            "CONFIG": {"hosts": layer_hosts(REDIS_HOSTS)},
         }
     }
 else:
