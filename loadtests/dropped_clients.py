@@ -58,7 +58,8 @@ class DropOutcome:
 
 
 async def specific_channels(client: redis.Redis) -> set[str]:
-    return {name.decode() for name in await client.pubsub_channels(SPECIFIC_CHANNELS)}
+    names = await client.pubsub_channels(SPECIFIC_CHANNELS)
+    return {name.decode() if isinstance(name, bytes) else name for name in names}
 
 
 async def group_subscribers(client: redis.Redis, room: str) -> int:

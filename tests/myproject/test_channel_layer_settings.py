@@ -9,7 +9,6 @@ import pytest
 
 from tests.myproject.fresh_settings import load_settings
 
-
 # The layer as JSON, each host's retry (an object) shown as the number of retries it allows.
 LAYER_AS_JSON = """{
     **settings.CHANNEL_LAYERS["default"],
