@@ -461,6 +461,10 @@ CACHES = {
     # the capture, read by whichever serves the page's next request, on either stack.
     "wire": shared_cache("wire"),
 }
+# How many /demo/wire/ captures (each a trace kept a minute in that Redis) one client, and everybody
+# together, may make a minute (myproject/wire_budget.py); past either the capture is answered 429.
+WIRE_CAPTURES_PER_CLIENT = env.int("WIRE_CAPTURES_PER_CLIENT", default=30)
+WIRE_CAPTURES_TOTAL = env.int("WIRE_CAPTURES_TOTAL", default=600)
 RATELIMIT_USE_CACHE = "throttle"
 # A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
 # Redis does not answer at all): the throttle is a brake, not a lock.
