@@ -12,6 +12,8 @@ seconds, and injects one fault halfway:
 - drop-mid-delivery: no fault but the clients: 1,000 readers (--dropped-clients) drop while events
   flow into their room, half closing, half resetting; it counts the Pub/Sub subscriptions in Redis
   before and after (loadtests/dropped_clients.py).
+- handshakes-after-restart: SIGKILL the Redis and start it again; once /readyz says ok, 200 fresh
+  chat handshakes (--handshakes), counted accepted or refused (loadtests/restart_handshakes.py).
 
 It prints, for the chat, messages acknowledged (the server echoed the stored message) vs stored vs
 delivered to every reader, and the same for report publications. "lost" counts acknowledged
@@ -36,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loadtests import dropped_clients, restart_handshakes
 from loadtests.clients import (
     RESULTS,
     machine,
@@ -44,8 +47,9 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
-from loadtests.dropped_clients import DropOutcome, describe, drop_mid_delivery
+from loadtests.dropped_clients import DropOutcome
 from loadtests.redis_sentinel import SentinelCluster
+from loadtests.restart_handshakes import HandshakeOutcome
 from loadtests.resuming import (
     ResumingClient,
     ResumingNotifications,
@@ -59,7 +63,15 @@ from stacks.environment import base_environment
 from stacks.redis_server import RedisServer
 from stacks.web import WebServer, gunicorn_server
 
-SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi", "drop-mid-delivery"]
+SCENARIOS = [
+    "redis-restart",
+    "sentinel-failover",
+    "sigterm-asgi",
+    "drop-mid-delivery",
+    "handshakes-after-restart",
+]
+# Scenarios without the chat and report traffic of the others: their clients are the test.
+CLIENT_SCENARIOS = {"drop-mid-delivery", "handshakes-after-restart"}
 LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
 DEFAULT_LAYER = "RedisPubSubChannelLayer"  # the project's default (myproject/settings.py)
 Action = Callable[[], None]
@@ -290,7 +302,25 @@ def print_outcome(outcome: Outcome) -> None:
     )
 
 
-def main(arguments: list[str] | None = None) -> list[Outcome | DropOutcome]:
+def run_client_scenario(
+    stack: Stack, scenario: str, options: argparse.Namespace
+) -> tuple[DropOutcome | HandshakeOutcome, str]:
+    """The scenarios whose clients are the fault, or its measure: their outcome and its line."""
+    urls = [server.url for server in stack.asgi]
+    if scenario == "drop-mid-delivery":
+        redis_url = stack.wsgi.env["REDIS_URL"]
+        dropped = asyncio.run(
+            dropped_clients.drop_mid_delivery(urls, redis_url, options.dropped_clients, DROP_WAVE)
+        )
+        return dropped, dropped_clients.describe(dropped)
+    cookie = sender_cookie(urls[0])
+    counted = asyncio.run(
+        restart_handshakes.handshakes_after_restart(urls, cookie, stack.fault, options.handshakes)
+    )
+    return counted, restart_handshakes.describe(counted)
+
+
+def main(arguments: list[str] | None = None) -> list[Outcome | DropOutcome | HandshakeOutcome]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=SCENARIOS)
     parser.add_argument("--layer", choices=LAYERS, default=DEFAULT_LAYER, help="the channel layer")
@@ -299,6 +329,7 @@ def main(arguments: list[str] | None = None) -> list[Outcome | DropOutcome]:
     parser.add_argument("--rate", type=float, default=2.0, help="chat messages per second")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of traffic; the fault at half")
     parser.add_argument("--dropped-clients", type=int, default=1000, help="drop-mid-delivery's readers")
+    parser.add_argument("--handshakes", type=int, default=200, help="handshakes-after-restart's count")
     options = parser.parse_args(arguments)
     raise_open_files_limit(max(options.readers + options.notification_clients + 1, 2 * DROP_WAVE))
 
@@ -315,17 +346,16 @@ def main(arguments: list[str] | None = None) -> list[Outcome | DropOutcome]:
     database_url = f"sqlite:///{results_dir / 'chaos.sqlite3'}"
     env = base_environment(DATABASE_URL=database_url)
     migrate_and_seed(env, size=0)
-    outcomes: list[Outcome | DropOutcome] = []
+    outcomes: list[Outcome | DropOutcome | HandshakeOutcome] = []
     for scenario in options.scenarios:
         stack = start_stack(scenario, results_dir, database_url, options.layer)
-        if scenario == "drop-mid-delivery":
+        if scenario in CLIENT_SCENARIOS:
             try:
-                urls, redis_url = [server.url for server in stack.asgi], stack.wsgi.env["REDIS_URL"]
-                dropped = asyncio.run(drop_mid_delivery(urls, redis_url, options.dropped_clients, DROP_WAVE))
+                counted, line = run_client_scenario(stack, scenario, options)
             finally:
                 stack.stop()
-            print(f"  {scenario:<18} {describe(dropped)}", flush=True)
-            outcomes.append(dropped)
+            print(f"  {scenario:<18} {line}", flush=True)
+            outcomes.append(counted)
             continue
         try:
             outcome = asyncio.run(

@@ -215,7 +215,7 @@ class ASGITrace:
 
 def client_of(scope: Scope) -> str:
     # The server already put the visitor's address here behind a trusted proxy (FORWARDED_ALLOW_IPS).
-    client = scope.get("client")
+    client: Any = scope.get("client")
     return str(client[0]) if client else ""
 
 
@@ -226,7 +226,8 @@ async def refuse_socket(
     answer a handshake with a response of its own (the ASGI "websocket.http.response" extension,
     which Uvicorn offers), else with the plain refusal every server knows (a 403)."""
     await receive()  # the websocket.connect
-    if "websocket.http.response" in scope.get("extensions", {}):
+    extensions: Any = scope.get("extensions") or {}
+    if "websocket.http.response" in extensions:
         headers, body = refused_capture(refusal, "asgi")
         encoded = [(name.lower().encode(), value.encode()) for name, value in headers]
         denial: Any = {"type": "websocket.http.response.start", "status": 429, "headers": encoded}
@@ -254,13 +255,9 @@ class ASGIWireRecorder:
     async def record_http(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if refusal := await aover_budget(client_of(scope)):
             headers, body = refused_capture(refusal, "asgi")
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
-                }
-            )
+            encoded = [(name.lower().encode(), value.encode()) for name, value in headers]
+            start: Any = {"type": "http.response.start", "status": 429, "headers": encoded}
+            await send(start)
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         recording = ASGITrace(scope, new_token())
