@@ -17,10 +17,17 @@ from dataclasses import dataclass
 
 import requests
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
 READY_TIMEOUT_SECONDS = 60.0
+
+
+# What became of a handshake.
+ACCEPTED = "accepted"  # the history and presence frames came
+REFUSED = "refused"  # an HTTP status instead of 101 (a 403: the consumer could not join)
+CLOSED = "closed"  # accepted, then closed before its first frames (1013: the layer failed)
+FAILED = "failed"  # no answer: the connection failed or timed out
 
 
 @dataclass
@@ -29,12 +36,12 @@ class HandshakeOutcome:
     warm_up_accepted: int = 0
     accepted: int = 0
     refused: int = 0
+    closed: int = 0
     failed: int = 0
     seconds_to_ready: float = 0.0
 
 
-async def handshake(url: str, room: str, cookie: str) -> int | None:
-    """101 once the history and presence frames came, the refusal's HTTP status, or None."""
+async def handshake(url: str, room: str, cookie: str) -> str:
     try:
         async with connect(
             f"ws://{url.removeprefix('http://')}/ws/chat/{room}/",
@@ -46,16 +53,19 @@ async def handshake(url: str, room: str, cookie: str) -> int | None:
         ) as socket_:
             await asyncio.wait_for(socket_.recv(), 30)  # history
             await asyncio.wait_for(socket_.recv(), 30)  # presence
-            return 101
-    except InvalidStatus as refused:
-        return refused.response.status_code
+            return ACCEPTED
+    except InvalidStatus:
+        return REFUSED
+    except ConnectionClosed:
+        return CLOSED
     except (OSError, TimeoutError):
-        return None
+        return FAILED
 
 
-async def handshakes(urls: list[str], cookie: str, count: int, wave: int) -> list[int | None]:
+async def handshakes(urls: list[str], cookie: str, count: int, wave: int) -> list[str]:
+    """`count` handshakes, `wave` at a time, each in a room of its own: what became of each."""
     label = uuid.uuid4().hex[:6]
-    statuses: list[int | None] = []
+    statuses: list[str] = []
     for first in range(0, count, wave):
         numbers = range(first, min(count, first + wave))
         statuses += await asyncio.gather(
@@ -84,13 +94,12 @@ async def handshakes_after_restart(
 ) -> HandshakeOutcome:
     outcome = HandshakeOutcome(count)
     warm_up = await handshakes(urls, cookie, wave, wave)
-    outcome.warm_up_accepted = warm_up.count(101)
+    outcome.warm_up_accepted = warm_up.count(ACCEPTED)
     await asyncio.to_thread(restart_redis)
     outcome.seconds_to_ready = await asyncio.to_thread(wait_until_ready, urls)
     statuses = await handshakes(urls, cookie, count, wave)
-    outcome.accepted = statuses.count(101)
-    outcome.failed = statuses.count(None)
-    outcome.refused = count - outcome.accepted - outcome.failed
+    outcome.accepted, outcome.refused = statuses.count(ACCEPTED), statuses.count(REFUSED)
+    outcome.closed, outcome.failed = statuses.count(CLOSED), statuses.count(FAILED)
     return outcome
 
 
@@ -98,6 +107,6 @@ def describe(outcome: HandshakeOutcome) -> str:
     return (
         f"Redis killed and restarted; /readyz ok on every Uvicorn {outcome.seconds_to_ready:g} s later"
         f" | then {outcome.handshakes} fresh chat handshakes: {outcome.accepted} accepted,"
-        f" {outcome.refused} refused, {outcome.failed} failed to connect"
+        f" {outcome.refused} refused, {outcome.closed} closed at once, {outcome.failed} failed to connect"
         f" (warm-up before the restart: {outcome.warm_up_accepted} accepted)"
     )

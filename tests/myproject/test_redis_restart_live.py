@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Iterator
 
 import pytest
-import requests
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
-from websockets.typing import Origin
 
+from loadtests.restart_handshakes import ACCEPTED, handshakes, wait_until_ready
 from stacks.redis_server import RedisServer
 from stacks.web import WebServer, uvicorn_server
 from tests.chat.live import chat_environment, session_cookie
@@ -22,7 +18,6 @@ from tests.chat.live import chat_environment, session_cookie
 # Handshakes at once, before the restart and after: each may take a connection of its own from a
 # pool (the presence store's, the channel layer's), so the pools hold this many.
 HANDSHAKES = 40
-READY_TIMEOUT = 30.0
 
 
 @pytest.fixture(params=["RedisPubSubChannelLayer", "RedisChannelLayer"])
@@ -34,41 +29,12 @@ def uvicorn(request, live_database, redis_server, server_logs) -> Iterator[WebSe
     server.stop()
 
 
-async def handshake(server: WebServer, room: str, cookie: str) -> int:
-    """101 once the history and presence frames came, else the refusal's HTTP status."""
-    try:
-        async with connect(
-            f"ws://127.0.0.1:{server.port}/ws/chat/{room}/",
-            origin=Origin(server.url),
-            additional_headers={"Cookie": cookie},
-            open_timeout=10,
-            proxy=None,
-        ) as socket_:
-            await asyncio.wait_for(socket_.recv(), 10)  # history
-            await asyncio.wait_for(socket_.recv(), 10)  # presence
-            return 101
-    except InvalidStatus as refused:
-        return refused.response.status_code
-
-
-async def handshakes_at_once(server: WebServer, cookie: str, label: str) -> list[int]:
-    rooms = [f"restart-{label}-{number}" for number in range(HANDSHAKES)]
-    return list(await asyncio.gather(*(handshake(server, room, cookie) for room in rooms)))
-
-
-def wait_until_ready(server: WebServer) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while requests.get(f"{server.url}/readyz", timeout=5).status_code != 200:
-        assert time.monotonic() < deadline, f"/readyz not ok {READY_TIMEOUT:g} s after the restart"
-        time.sleep(0.2)
-
-
 def test_a_handshake_after_readyz_says_ok_again_is_accepted(uvicorn, redis_server: RedisServer):
     cookie = session_cookie(uvicorn, "alice")
-    assert asyncio.run(handshakes_at_once(uvicorn, cookie, "before")) == [101] * HANDSHAKES
+    assert asyncio.run(handshakes([uvicorn.url], cookie, HANDSHAKES, HANDSHAKES)) == [ACCEPTED] * HANDSHAKES
 
     redis_server.stop(signal.SIGKILL)
     redis_server.start()
-    wait_until_ready(uvicorn)
+    wait_until_ready([uvicorn.url])
 
-    assert asyncio.run(handshakes_at_once(uvicorn, cookie, "after")) == [101] * HANDSHAKES
+    assert asyncio.run(handshakes([uvicorn.url], cookie, HANDSHAKES, HANDSHAKES)) == [ACCEPTED] * HANDSHAKES
