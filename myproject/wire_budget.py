@@ -1,7 +1,7 @@
 """How many /demo/wire/ captures the recorders (myproject/wire_recorder.py) store: a budget per
 client and one for everybody, per minute.
 
-Each capture stores a trace (up to some 26 KB with large headers) for TRACE_SECONDS in the Redis the
+Each capture stores a trace (up to some 31 KB with large headers) for TRACE_SECONDS in the Redis the
 channel layer uses. Without a bound, one client asking as fast as it can holds hundreds of megabytes
 there. A capture counts against its client's budget (WIRE_CAPTURES_PER_CLIENT a minute) and the
 total (WIRE_CAPTURES_TOTAL a minute); past either, the recorder answers 429 instead of recording.
