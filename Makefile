@@ -144,7 +144,7 @@ CHAOS_ARGS ?=
 soak: install-dev ## Reliability: 1,000 WebSocket readers over two Uvicorn processes for 60 s
 	$(BIN)/python -m loadtests.soak $(SOAK_ARGS)
 
-chaos: install-dev ## Reliability: Redis restart, Sentinel failover, SIGTERM, under chat traffic
+chaos: install-dev ## Reliability: Redis restart, Sentinel failover, SIGTERM, clients dropped mid-delivery
 	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
 
 # The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the project's async-native one,

@@ -6,6 +6,7 @@ a short exchange on the echo socket /ws/wire/. Each answer names its trace's tok
 fetches the trace from `wire_trace` and draws it.
 """
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -15,6 +16,7 @@ from demo.consumers import MAX_FRAMES
 from myproject.serving import interface_of
 from myproject.stack_layout import websocket_port
 from myproject.wire_recorder import TRACE_HEADER, TRACE_SECONDS, stored_trace
+from myproject.wire_trace import MASK, SECRET_WORDS
 
 # What the script puts in place of the token in the trace URL it is given.
 TOKEN_PLACEHOLDER = "TOKEN"
@@ -30,6 +32,10 @@ def wire(request: HttpRequest) -> HttpResponse:
         "trace_header": TRACE_HEADER,
         "trace_seconds": TRACE_SECONDS,
         "echo_frames": MAX_FRAMES,
+        "secret_words": SECRET_WORDS,
+        "mask": MASK,
+        "captures_per_client": settings.WIRE_CAPTURES_PER_CLIENT,
+        "captures_total": settings.WIRE_CAPTURES_TOTAL,
         # As on the chat's pages: Gunicorn cannot accept a WebSocket, so a page it served sends its
         # socket to the ASGI stack's port (ASGI_STACK_PORT), or relies on a proxy that routes /ws/ to
         # the ASGI stack.

@@ -9,6 +9,11 @@ seconds, and injects one fault halfway:
 - sentinel-failover: one primary, one replica, three sentinels; SIGKILL the primary and wait for
   the sentinels to promote the replica. The project's processes find the new master by themselves.
 - sigterm-asgi: SIGTERM the Uvicorn that serves the sender; its clients go to the other one.
+- drop-mid-delivery: no fault but the clients: 1,000 readers (--dropped-clients) drop while events
+  flow into their room, half closing, half resetting; it counts the Pub/Sub subscriptions in Redis
+  before and after (loadtests/dropped_clients.py).
+- handshakes-after-restart: SIGKILL the Redis and start it again; once /readyz says ok, 200 fresh
+  chat handshakes (--handshakes), counted accepted or refused (loadtests/restart_handshakes.py).
 
 It prints, for the chat, messages acknowledged (the server echoed the stored message) vs stored vs
 delivered to every reader, and the same for report publications. "lost" counts acknowledged
@@ -17,6 +22,7 @@ messages that were not stored; "missing" counts stored ones a client never got.
     python -m loadtests.chaos                                   # every scenario
     python -m loadtests.chaos --scenarios sentinel-failover --readers 20 --duration 20
     python -m loadtests.chaos --layer RedisChannelLayer
+    python -m loadtests.chaos --scenarios drop-mid-delivery --dropped-clients 300
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loadtests import dropped_clients, restart_handshakes
 from loadtests.clients import (
     RESULTS,
     machine,
@@ -40,7 +47,9 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
+from loadtests.dropped_clients import DropOutcome
 from loadtests.redis_sentinel import SentinelCluster
+from loadtests.restart_handshakes import HandshakeOutcome
 from loadtests.resuming import (
     ResumingClient,
     ResumingNotifications,
@@ -54,7 +63,15 @@ from stacks.environment import base_environment
 from stacks.redis_server import RedisServer
 from stacks.web import WebServer, gunicorn_server
 
-SCENARIOS = ["redis-restart", "sentinel-failover", "sigterm-asgi"]
+SCENARIOS = [
+    "redis-restart",
+    "sentinel-failover",
+    "sigterm-asgi",
+    "drop-mid-delivery",
+    "handshakes-after-restart",
+]
+# Scenarios without the chat and report traffic of the others: their clients are the test.
+CLIENT_SCENARIOS = {"drop-mid-delivery", "handshakes-after-restart"}
 LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]
 DEFAULT_LAYER = "RedisPubSubChannelLayer"  # the project's default (myproject/settings.py)
 Action = Callable[[], None]
@@ -66,6 +83,8 @@ PUBLISH_INTERVAL_SECONDS = 2.0
 DRAIN_SECONDS = 30.0
 # Short, so that the presence of a process that died expires within seconds.
 PRESENCE_TTL_SECONDS = "3"
+# drop-mid-delivery's readers joining at once.
+DROP_WAVE = 100
 
 
 @dataclass
@@ -283,7 +302,25 @@ def print_outcome(outcome: Outcome) -> None:
     )
 
 
-def main(arguments: list[str] | None = None) -> list[Outcome]:
+def run_client_scenario(
+    stack: Stack, scenario: str, options: argparse.Namespace
+) -> tuple[DropOutcome | HandshakeOutcome, str]:
+    """The scenarios whose clients are the fault, or its measure: their outcome and its line."""
+    urls = [server.url for server in stack.asgi]
+    if scenario == "drop-mid-delivery":
+        redis_url = stack.wsgi.env["REDIS_URL"]
+        dropped = asyncio.run(
+            dropped_clients.drop_mid_delivery(urls, redis_url, options.dropped_clients, DROP_WAVE)
+        )
+        return dropped, dropped_clients.describe(dropped)
+    cookie = sender_cookie(urls[0])
+    counted = asyncio.run(
+        restart_handshakes.handshakes_after_restart(urls, cookie, stack.fault, options.handshakes)
+    )
+    return counted, restart_handshakes.describe(counted)
+
+
+def main(arguments: list[str] | None = None) -> list[Outcome | DropOutcome | HandshakeOutcome]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=SCENARIOS)
     parser.add_argument("--layer", choices=LAYERS, default=DEFAULT_LAYER, help="the channel layer")
@@ -291,8 +328,10 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     parser.add_argument("--notification-clients", type=int, default=10)
     parser.add_argument("--rate", type=float, default=2.0, help="chat messages per second")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of traffic; the fault at half")
+    parser.add_argument("--dropped-clients", type=int, default=1000, help="drop-mid-delivery's readers")
+    parser.add_argument("--handshakes", type=int, default=200, help="handshakes-after-restart's count")
     options = parser.parse_args(arguments)
-    raise_open_files_limit(options.readers + options.notification_clients + 1)
+    raise_open_files_limit(max(options.readers + options.notification_clients + 1, 2 * DROP_WAVE))
 
     results_dir = RESULTS / f"chaos-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     results_dir.mkdir(parents=True)
@@ -307,9 +346,17 @@ def main(arguments: list[str] | None = None) -> list[Outcome]:
     database_url = f"sqlite:///{results_dir / 'chaos.sqlite3'}"
     env = base_environment(DATABASE_URL=database_url)
     migrate_and_seed(env, size=0)
-    outcomes = []
+    outcomes: list[Outcome | DropOutcome | HandshakeOutcome] = []
     for scenario in options.scenarios:
         stack = start_stack(scenario, results_dir, database_url, options.layer)
+        if scenario in CLIENT_SCENARIOS:
+            try:
+                counted, line = run_client_scenario(stack, scenario, options)
+            finally:
+                stack.stop()
+            print(f"  {scenario:<18} {line}", flush=True)
+            outcomes.append(counted)
+            continue
         try:
             outcome = asyncio.run(
                 run_scenario(

@@ -36,11 +36,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.db import DatabaseError
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from metrics.instruments import CHANNEL_LAYER_ERRORS
+from myproject.consumer_channels import give_back_channel
 from myproject.redis_clients import RedisHost, redis_client
 
 if TYPE_CHECKING:
@@ -80,10 +79,9 @@ def redis_without_retries(host: RedisHost, timeout: float = LAYER_TIMEOUT_SECOND
     """A Redis client that fails at once: no retries, short timeouts. For the code whose job is to
     notice that Redis went away (the notifications' watch, the chat's presence heartbeat): redis-py's
     default retries would hide an outage for seconds, while clients wait on a silent socket.
+    (A pooled connection that a Redis restart broke is still replaced once: redis_clients.py.)
     `host` is one of the channel layer's host entries: a URL, or a master behind Sentinel."""
-    return redis_client(
-        host, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
-    )
+    return redis_client(host, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 # Resuming with ?after=<id> --------------------------------------------------------------------------
@@ -173,6 +171,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.close_once(CLOSE_TRY_AGAIN_LATER)
         finally:
             await self.release_once()
+            # Channels never gives a consumer's channel back; the Pub/Sub layer can leak it.
+            await give_back_channel(self.channel_layer, getattr(self, "channel_name", None))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first runs close_old_connections() on a worker thread, for every

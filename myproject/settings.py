@@ -17,6 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from myproject.client_address import trusted_networks
+from myproject.redis_clients import layer_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -313,7 +314,8 @@ if REDIS_HOSTS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER],
-            "CONFIG": {"hosts": REDIS_HOSTS},
+            # Each host with a retry for connections a Redis restart broke (myproject/redis_clients.py).
+            "CONFIG": {"hosts": layer_hosts(REDIS_HOSTS)},
         }
     }
 else:
@@ -461,6 +463,10 @@ CACHES = {
     # the capture, read by whichever serves the page's next request, on either stack.
     "wire": shared_cache("wire"),
 }
+# How many /demo/wire/ captures (each a trace kept a minute in that Redis) one client, and everybody
+# together, may make a minute (myproject/wire_budget.py); past either the capture is answered 429.
+WIRE_CAPTURES_PER_CLIENT = env.int("WIRE_CAPTURES_PER_CLIENT", default=30)
+WIRE_CAPTURES_TOTAL = env.int("WIRE_CAPTURES_TOTAL", default=600)
 RATELIMIT_USE_CACHE = "throttle"
 # A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
 # Redis does not answer at all): the throttle is a brake, not a lock.

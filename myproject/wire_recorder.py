@@ -13,19 +13,26 @@ masked and bounded (myproject/wire_trace.py) and stored for TRACE_SECONDS in the
 under a random token: shared through Redis by every process of both stacks, since the page's next
 request may reach another worker, or the other stack. The token reaches the page in the
 X-Wire-Trace response header (HTTP) or in the echo socket's first frame (WebSocket).
+
+Each capture spends from a budget per client and one for everybody (myproject/wire_budget.py): past
+it, the recorder answers 429 with a JSON message itself, and Django never sees the request.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.cache import caches
 from redis.exceptions import RedisError
 
+from myproject.client_address import forwarded_client, trusted_networks
+from myproject.wire_budget import Refusal, aspend, spend
 from myproject.wire_trace import (
     MAX_EVENTS,
     described_environ,
@@ -87,16 +94,54 @@ async def astore_trace(token: str, trace: dict[str, Any]) -> None:
         logger.warning("could not store a wire trace (%r)", error)
 
 
+def refused_capture(refusal: Refusal, interface: str) -> tuple[list[tuple[str, str]], bytes]:
+    """The headers and body of the 429 that answers a capture over budget."""
+    body = json.dumps({"error": refusal.message}).encode()
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("Retry-After", str(refusal.retry_after)),
+        ("Cache-Control", "no-store"),
+        # What Django's middleware adds to every other response (myproject/middleware.py).
+        ("X-Interface", interface),
+    ]
+    return headers, body
+
+
+def over_budget(client: str) -> Refusal | None:
+    try:
+        return spend(client)
+    except STORE_ERRORS:
+        return None  # no Redis, no count; and no trace will be stored either
+
+
+async def aover_budget(client: str) -> Refusal | None:
+    try:
+        return await aspend(client)
+    except STORE_ERRORS:
+        return None
+
+
 # WSGI ---------------------------------------------------------------------------------------------
 
 
 class WSGIWireRecorder:
     def __init__(self, application: WSGIApplication) -> None:
         self.application = application
+        # Outermost, the recorder sees REMOTE_ADDR before myproject/client_address.py corrects it
+        # behind a proxy: it makes the same correction for the budget's client address.
+        self.trusted_proxies = trusted_networks(settings.FORWARDED_ALLOW_IPS)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != CAPTURE_PATH:
             return self.application(environ, start_response)
+        client = forwarded_client(
+            environ.get("REMOTE_ADDR", ""), environ.get("HTTP_X_FORWARDED_FOR", ""), self.trusted_proxies
+        )
+        if refusal := over_budget(client):
+            headers, body = refused_capture(refusal, "wsgi")
+            start_response("429 Too Many Requests", headers)
+            return [body]
         return self.record(environ, start_response)
 
     def record(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -168,6 +213,30 @@ class ASGITrace:
             await astore_trace(self.token, self.trace)
 
 
+def client_of(scope: Scope) -> str:
+    # The server already put the visitor's address here behind a trusted proxy (FORWARDED_ALLOW_IPS).
+    client: Any = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+async def refuse_socket(
+    refusal: Refusal, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+) -> None:
+    """Refuse the handshake: with the 429 and its message where the server lets the application
+    answer a handshake with a response of its own (the ASGI "websocket.http.response" extension,
+    which Uvicorn offers), else with the plain refusal every server knows (a 403)."""
+    await receive()  # the websocket.connect
+    extensions: Any = scope.get("extensions") or {}
+    if "websocket.http.response" in extensions:
+        headers, body = refused_capture(refusal, "asgi")
+        encoded = [(name.lower().encode(), value.encode()) for name, value in headers]
+        denial: Any = {"type": "websocket.http.response.start", "status": 429, "headers": encoded}
+        await send(denial)
+        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": refusal.message[:120]})
+
+
 class ASGIWireRecorder:
     def __init__(self, application: ASGI3Application | Any) -> None:
         self.application = application
@@ -184,6 +253,13 @@ class ASGIWireRecorder:
             await self.application(scope, receive, send)
 
     async def record_http(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if refusal := await aover_budget(client_of(scope)):
+            headers, body = refused_capture(refusal, "asgi")
+            encoded = [(name.lower().encode(), value.encode()) for name, value in headers]
+            start: Any = {"type": "http.response.start", "status": 429, "headers": encoded}
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
         recording = ASGITrace(scope, new_token())
         recording.trace["added_header"] = TRACE_HEADER
 
@@ -205,6 +281,9 @@ class ASGIWireRecorder:
     async def record_websocket(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
+        if refusal := await aover_budget(client_of(scope)):
+            await refuse_socket(refusal, scope, receive, send)
+            return
         recording = ASGITrace(scope, new_token())
 
         async def recording_send(event: ASGISendEvent) -> None:

@@ -2,19 +2,28 @@
 turned into plain JSON, with secrets masked and every part bounded in size.
 
 The recorders (myproject/wire_recorder.py) hand their raw material to these functions; the page
-renders what comes out. Masking happens here, before anything is stored: a cookie, a session id,
-a CSRF token or an Authorization header shows its name, never its value.
+renders what comes out. Masking happens here, before anything is stored, by one rule: a header, a
+query parameter, an environ or scope key, or a key of a WebSocket frame's JSON whose name contains
+one of SECRET_WORDS (in any case) shows its name, never its value. A list of known secret headers
+would always miss one (X-Auth-Token, X-Amz-Security-Token, Cookie2...); a rule on the name catches
+them, at the price of masking a few harmless values (Sec-WebSocket-Key).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 MASK = "<masked>"
-# Headers whose whole value is a secret. Cookies are masked value by value instead, so that the
-# page can show which cookies came (sessionid, csrftoken) without showing what they hold.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-csrftoken", "x-api-key"})
+SECRET_WORDS = ("token", "secret", "key", "password", "auth", "session", "cookie")
+_SECRET_NAME = re.compile("|".join(SECRET_WORDS), re.IGNORECASE)
+# Where a query string travels: PEP 3333's QUERY_STRING, the ASGI scope's query_string, and the
+# whole request target that servers add besides (Gunicorn's RAW_URI, REQUEST_URI elsewhere).
+QUERY_KEYS = frozenset({"QUERY_STRING", "query_string"})
+URI_KEYS = frozenset({"RAW_URI", "REQUEST_URI", "raw_path"})
 
 # Bounds, so that a request with huge headers stores a small trace: values are cut, lists capped.
 MAX_VALUE_CHARS = 300
@@ -41,16 +50,55 @@ def masked_set_cookie(value: str) -> str:
     return f"{name}={MASK}{separator}{attributes}"
 
 
+def is_secret_name(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
+
+
 def masked_header(name: str, value: str) -> str:
-    """The value of header `name` (any case, `-` or `_`) as the page may show it."""
+    """The value of header `name` (any case, `-` or `_`) as the page may show it. Cookies are masked
+    value by value, so that the page can show which cookies came (sessionid, csrftoken) without
+    showing what they hold."""
     name = name.lower().replace("_", "-")
-    if name in SECRET_HEADERS:
-        return MASK
     if name == "cookie":
         return masked_cookie_header(value)
     if name == "set-cookie":
         return masked_set_cookie(value)
+    if is_secret_name(name):
+        return MASK
     return shortened(value)
+
+
+def masked_query(query: str) -> str:
+    """`page=2&api_key=abc` -> `page=2&api_key=<masked>`; a name is read as a browser encodes it
+    (`%74oken` is `token`)."""
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        parts.append(f"{name}={MASK}" if equals and is_secret_name(unquote_plus(name)) else part)
+    return "&".join(parts)
+
+
+def masked_uri(uri: str) -> str:
+    path, question, query = uri.partition("?")
+    return f"{path}?{masked_query(query)}" if question else uri
+
+
+def masked_json_text(text: str) -> str:
+    """A frame's text with the values of secret-named JSON keys masked, at any depth; text that is
+    not JSON as it is."""
+
+    def masked(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: MASK if is_secret_name(key) else masked(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [masked(inner) for inner in item]
+        return item
+
+    try:
+        value = json.loads(text)
+        return json.dumps(masked(value)) if isinstance(value, (dict, list)) else text
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
+        return text
 
 
 def type_name(value: object) -> str:
@@ -74,8 +122,20 @@ def shown_value(value: object) -> str:
     return f"<{type_name(value)} object>"
 
 
+def masked_value(key: str, value: object) -> str:
+    """An environ or scope value as the page may show it, by the rule on its key's name."""
+    if key in QUERY_KEYS or key in URI_KEYS:
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        if isinstance(text, str):
+            return shortened(masked_query(text) if key in QUERY_KEYS else masked_uri(text))
+    if is_secret_name(key):
+        return MASK
+    return shown_value(value)
+
+
 def entry(key: str, value: object, shown: str | None = None) -> dict[str, str]:
-    return {"key": key, "type": type_name(value), "value": shown_value(value) if shown is None else shown}
+    shown = masked_value(key, value) if shown is None else shown
+    return {"key": key, "type": type_name(value), "value": shown}
 
 
 # WSGI --------------------------------------------------------------------------------------------
@@ -128,7 +188,7 @@ def described_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict):
             # `asgi` ({"version": "3.0"...}), `extensions`, `state`: one level down, by key.
             inner = ", ".join(
-                f"{name}: {shown_value(item)}" for name, item in list(value.items())[:MAX_ITEMS]
+                f"{name}: {masked_value(str(name), item)}" for name, item in list(value.items())[:MAX_ITEMS]
             )
             entries.append(entry(key, value, shortened("{" + inner + "}")))
         else:
@@ -151,5 +211,5 @@ def described_event(direction: str, event: Mapping[str, Any]) -> dict[str, Any]:
         described["bytes_bytes"] = len(event["bytes"])
     if event.get("text") is not None:
         described["text_chars"] = len(event["text"])
-        described["text_preview"] = shortened(event["text"], MAX_FRAME_PREVIEW_CHARS)
+        described["text_preview"] = shortened(masked_json_text(event["text"]), MAX_FRAME_PREVIEW_CHARS)
     return described

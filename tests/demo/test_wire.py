@@ -39,6 +39,21 @@ def test_the_page_renders_on_both_interfaces_with_what_its_script_needs(interfac
 
 
 @pytest.mark.django_db
+def test_the_page_states_the_masking_rule_and_the_capture_budget(settings):
+    settings.WIRE_CAPTURES_PER_CLIENT, settings.WIRE_CAPTURES_TOTAL = 7, 70
+
+    html = Client().get("/demo/wire/").content.decode()
+
+    rule = html[html.index('data-testid="masking-rule"') :].split("</p>", 1)[0]
+    for word in ("token", "secret", "key", "password", "auth", "session", "cookie"):
+        assert f"<code>{word}</code>" in rule
+    assert "&lt;masked&gt;" in rule
+    assert "7 captures a minute" in rule
+    assert "everybody together 70" in rule
+    assert "429 Too Many Requests" in rule
+
+
+@pytest.mark.django_db
 def test_the_demo_index_links_to_the_page():
     assert 'href="/demo/wire/"' in Client().get("/demo/").content.decode()
 

@@ -189,3 +189,19 @@ def test_behind_nginx_the_capture_reaches_gunicorn_and_the_socket_uvicorn(live_s
     assert "HTTP_X_FORWARDED_FOR" in entries(recorded, "http")
     assert socket_trace["interface"] == "asgi"
     assert echoes == ["ping 1", "ping 2", "ping 3"]
+
+
+@pytest.mark.parametrize("stack", ["wsgi", "asgi"])
+def test_headers_and_query_parameters_named_like_secrets_are_masked(live_stacks, stack):
+    server = getattr(live_stacks, stack)
+    secret = "s3cr3t-7d1f0a"
+    headers = {"X-Auth-Token": secret, "X-Amz-Security-Token": secret, "Cookie2": secret}
+    query = f"?page=2&access_token={secret}&Password={secret}"
+
+    response = requests.get(f"{server.url}/demo/wire/capture/{query}", headers=headers, timeout=10)
+    recorded = trace_response(server.url, response.headers["X-Wire-Trace"])
+
+    assert recorded.status_code == 200
+    assert secret not in recorded.text
+    assert "access_token=<masked>&Password=<masked>" in recorded.text
+    assert "page=2" in recorded.text

@@ -42,3 +42,13 @@ def test_chaos_counts_acknowledged_stored_and_delivered_and_loses_nothing(scenar
     assert f"{scenario}" in printed
     assert f"acknowledged {outcome.acknowledged}" in printed
     assert f"stored {outcome.stored}, lost 0, missing 0" in printed
+
+
+def test_chaos_drop_mid_delivery_counts_the_subscriptions_left_in_redis(capsys):
+    [outcome] = chaos.main(["--scenarios", "drop-mid-delivery", "--dropped-clients", "20"])
+    printed = capsys.readouterr().out
+
+    assert (outcome.closed, outcome.reset, outcome.failed_to_join) == (10, 10, 0)
+    assert outcome.specific_after == outcome.specific_before
+    assert "20 clients dropped mid-delivery (10 closed, 10 reset, 0 failed to join)" in printed
+    assert f"{outcome.specific_before} before, {outcome.specific_after} after (0 leaked)" in printed

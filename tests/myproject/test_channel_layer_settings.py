@@ -9,9 +9,20 @@ import pytest
 
 from tests.myproject.fresh_settings import load_settings
 
+# The layer as JSON, each host's retry (an object) shown as the number of retries it allows.
+LAYER_AS_JSON = """{
+    **settings.CHANNEL_LAYERS["default"],
+    "CONFIG": {
+        "hosts": [
+            {**host, "retry": host["retry"].get_retries()}
+            for host in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts", [])
+        ]
+    },
+}"""
+
 
 def load_layer(**environment: str) -> subprocess.CompletedProcess:
-    return load_settings('settings.CHANNEL_LAYERS["default"]', **environment)
+    return load_settings(LAYER_AS_JSON, **environment)
 
 
 def hosts_for(**environment: str) -> list:
@@ -23,13 +34,25 @@ def hosts_for(**environment: str) -> list:
 
 
 def test_one_redis_url_is_one_host():
-    assert hosts_for(REDIS_URL="redis://127.0.0.1:6379/0") == ["redis://127.0.0.1:6379/0"]
+    assert [host["address"] for host in hosts_for(REDIS_URL="redis://127.0.0.1:6379/0")] == [
+        "redis://127.0.0.1:6379/0"
+    ]
 
 
 def test_comma_separated_redis_urls_shard_the_layer_in_the_given_order():
     hosts = hosts_for(REDIS_URL="redis://10.0.0.2:6379/0, redis://10.0.0.1:6380/0,")
 
-    assert hosts == ["redis://10.0.0.2:6379/0", "redis://10.0.0.1:6380/0"]
+    assert [host["address"] for host in hosts] == ["redis://10.0.0.2:6379/0", "redis://10.0.0.1:6380/0"]
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [{"REDIS_URL": "redis://10.0.0.2:6379/0,redis://10.0.0.1:6380/0"}, {"REDIS_SENTINELS": "10.0.0.1:26379"}],
+)
+def test_every_host_reconnects_once_when_its_pooled_connection_is_broken(environment):
+    hosts = hosts_for(**environment)
+
+    assert [host["retry"] for host in hosts] == [1] * len(hosts)
 
 
 def test_sentinels_name_the_master_with_short_sentinel_timeouts():

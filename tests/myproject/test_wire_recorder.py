@@ -29,8 +29,8 @@ def empty_trace_cache(settings):
 
 
 def stored_tokens() -> list[str]:
-    # LocMemCache's own dict: every key stored, ":<version>:wire-trace:<token>".
-    return [key.rpartition(":")[2] for key in caches[TRACE_CACHE]._cache]
+    # LocMemCache's own dict: every key stored, ":<version>:wire-trace:<token>" (and the budget's).
+    return [key.rpartition(":")[2] for key in caches[TRACE_CACHE]._cache if ":wire-trace:" in key]
 
 
 # WSGI ----------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """What a wire trace may show: secrets masked, objects by type only, every part bounded."""
 
 import io
+import json
+
+import pytest
 
 from myproject.wire_trace import (
     MASK,
@@ -12,6 +15,7 @@ from myproject.wire_trace import (
     described_headers,
     described_scope,
     masked_header,
+    shortened,
 )
 
 SESSION = "k3x9secretsessionvalue"
@@ -116,3 +120,75 @@ def test_an_event_shows_sizes_and_flags_not_bodies():
     assert frame["text_chars"] == 500
     assert len(frame["text_preview"]) == MAX_FRAME_PREVIEW_CHARS
     assert "bytes_bytes" not in frame
+
+
+# The rule on names: token, secret, key, password, auth, session, cookie, in any case -----------------
+
+SECRET = "s3cr3t-value-9f2"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "X-Auth-Token",
+        "X-Amz-Security-Token",
+        "Cookie2",
+        "X-Api-Key",
+        "X-Session-Id",
+        "X-DB-PASSWORD",
+        "Secret",
+    ],
+)
+def test_any_header_whose_name_says_secret_is_masked(name):
+    assert masked_header(name, SECRET) == MASK
+    assert described_headers([(name.lower().encode(), SECRET.encode())]) == [[name.lower(), MASK]]
+
+
+def test_other_headers_are_shown():
+    assert masked_header("X-Request-Id", "abc") == "abc"
+
+
+def test_the_environ_masks_secret_named_headers_and_query_parameters():
+    environ = {
+        "HTTP_X_AUTH_TOKEN": SECRET,
+        "HTTP_X_AMZ_SECURITY_TOKEN": SECRET,
+        "HTTP_COOKIE2": SECRET,
+        "QUERY_STRING": f"page=2&access_token={SECRET}&Password={SECRET}&%73ession={SECRET}",
+        "RAW_URI": f"/demo/wire/capture/?page=2&api_key={SECRET}",
+    }
+
+    groups = described_environ(environ)
+
+    assert SECRET not in json.dumps(groups)
+    shown = {item["key"]: item["value"] for group in groups.values() for item in group}
+    assert shown["QUERY_STRING"] == f"page=2&access_token={MASK}&Password={MASK}&%73ession={MASK}"
+    assert shown["RAW_URI"] == f"/demo/wire/capture/?page=2&api_key={MASK}"
+
+
+def test_the_scope_masks_secret_named_query_parameters_and_headers():
+    scope = {
+        "type": "websocket",
+        "query_string": f"room=lobby&token={SECRET}".encode(),
+        "headers": [(b"x-auth-token", SECRET.encode()), (b"sec-websocket-version", b"13")],
+    }
+
+    shown = described_scope(scope)
+
+    entries = {item["key"]: item["value"] for item in shown["entries"]}
+    assert entries["query_string"] == f"room=lobby&token={MASK}"
+    assert shown["headers"] == [["x-auth-token", MASK], ["sec-websocket-version", "13"]]
+
+
+def test_a_websocket_frame_masks_the_values_of_secret_named_json_keys():
+    text = json.dumps({"type": "hello", "auth": {"Token": SECRET}, "items": [{"api_key": SECRET}]})
+
+    frame = described_event("received", {"type": "websocket.receive", "text": text, "bytes": None})
+
+    assert SECRET not in frame["text_preview"]
+    assert frame["text_preview"].startswith('{"type": "hello", "auth": "<masked>"')
+
+
+def test_a_frame_that_is_not_json_or_nested_too_deep_is_shown_as_it_is():
+    for text in ("ping 1", "[" * 5000):
+        frame = described_event("received", {"type": "websocket.receive", "text": text, "bytes": None})
+        assert frame["text_preview"] == shortened(text, MAX_FRAME_PREVIEW_CHARS)

@@ -131,6 +131,12 @@ async function captureHttp() {
   const container = root.querySelector("[data-testid=http-trace]");
   try {
     const response = await fetch(settings.captureUrl, { cache: "no-store" });
+    if (response.status === 429) {
+      // Over the capture budget: the answer says which one, and when to try again.
+      root.dataset.refused = (await response.json()).error;
+      setStatus("http", root.dataset.refused, "failed");
+      return;
+    }
     const token = response.headers.get(settings.traceHeader);
     if (!token) {
       setStatus("http", `The answer carries no ${settings.traceHeader} header: this server does not run the project's entry point (myproject/wsgi.py or asgi.py), so nothing recorded the request.`, "failed");
@@ -182,7 +188,9 @@ async function captureSocket() {
     container.append(eventList("socket-events", trace));
     setStatus("socket", `${socketAddress()}, as the ASGI server handed it over:`, "shown");
   } catch (error) {
-    setStatus("socket", `The WebSocket exchange failed: ${error.message}`, "failed");
+    // A browser never sees why a handshake was refused: a refused capture above is the likely why.
+    const why = root.dataset.refused ? ` (${root.dataset.refused})` : "";
+    setStatus("socket", `The WebSocket exchange failed: ${error.message}${why}`, "failed");
   }
 }
 
