@@ -35,15 +35,10 @@ from chat.protocol import (
     room_group,
 )
 from chat.rate_limit import FloodGuard, Verdict
-from myproject.realtime import (
-    CLOSE_POLICY_VIOLATION,
-    CLOSE_TRY_AGAIN_LATER,
-    LAYER_ERRORS,
-    LAYER_TIMEOUT_SECONDS,
-    BadResumePoint,
-    RealtimeConsumer,
-    read_after,
-)
+from myproject.realtime.close_codes import CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.layer import LAYER_ERRORS, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.resume import BadResumePoint, read_after
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The frames of /ws/chat/<room>/ (docs/protocol.md): reading what a client sends, and the shapes
 of what the server answers. Pure functions, no I/O, so every bad input is easy to test. The
-`?after=` rule and the close codes, shared with /ws/notifications/, are in myproject/realtime.py."""
+`?after=` rule and the close codes, shared with /ws/notifications/, are in the myproject/realtime/ package."""
 
 import json
 from dataclasses import dataclass

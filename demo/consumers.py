@@ -25,7 +25,7 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 from demo import protocol
 from demo.race import BadRace, Race, race_from
 from demo.racing import raced_stacks, races_running, run_race
-from myproject.realtime import RealtimeConsumer
+from myproject.realtime.consumer import RealtimeConsumer
 from myproject.wire_recorder import SCOPE_TOKEN_KEY
 
 MAX_FRAMES = 3

@@ -17,13 +17,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from myproject.realtime import (
-    LAYER_ERRORS,
-    LAYER_TIMEOUT_SECONDS,
-    BadResumePoint,
-    RealtimeConsumer,
-    read_after,
-)
+from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.layer import LAYER_ERRORS, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.resume import BadResumePoint, read_after
 from reports import selectors
 from reports.protocol import NOTIFICATIONS_GROUP, read_only_frame
 from reports.redis_watch import redis_watch

@@ -9,7 +9,7 @@ from django.db import DatabaseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat import consumers
-from myproject.realtime import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
+from myproject.realtime.close_codes import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
 from tests.chat.communicators import join, receive, texts_in_database
 from tests.chat.conftest import FRAME_TIMEOUT
 

@@ -10,7 +10,7 @@ from chat.consumers import ChatConsumer, GaplessDelivery
 from chat.models import MESSAGE_MAX_LENGTH
 from chat.protocol import message_event, presence_event, room_group
 from chat.selectors import HISTORY_LENGTH, RESUME_BATCH
-from myproject.realtime import CLOSE_POLICY_VIOLATION, close_event
+from myproject.realtime.close_codes import CLOSE_POLICY_VIOLATION, close_event
 from tests.chat.communicators import announce, ids, join, receive, refused, stored, texts_in_database
 from tests.chat.conftest import FRAME_TIMEOUT
 

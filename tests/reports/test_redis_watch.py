@@ -11,7 +11,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from myproject.asgi import application
-from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.layer import LAYER_TIMEOUT_SECONDS
 from reports.consumers import NotificationsConsumer
 from reports.protocol import NOTIFICATIONS_GROUP
 from reports.redis_watch import WATCH_SECONDS, RedisWatch, redis_watch

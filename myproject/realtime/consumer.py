@@ -1,0 +1,93 @@
+"""`RealtimeConsumer`: the base of the project's consumers, which closes cleanly when what it
+depends on fails, and always cleans up."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
+
+from myproject.realtime.close_codes import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
+from myproject.realtime.layer import LAYER_ERRORS
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope  # the stubs' WebSocket scope with Channels' keys
+
+logger = logging.getLogger(__name__)
+
+
+class RealtimeConsumer(AsyncWebsocketConsumer):
+    """A consumer that closes cleanly when what it depends on fails, and always cleans up.
+
+    Subclasses implement `release()`: leave groups, presence, watches; it runs exactly once, whether
+    the client left, the server closed, or a dependency failed.
+    """
+
+    # For log lines: "chat", "notifications".
+    label = "realtime"
+
+    async def __call__(
+        self, scope: _ChannelScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        self.closed = False
+        self.released = False
+        self.raw_send = send
+        try:
+            await super().__call__(scope, receive, send)
+        except DatabaseError:
+            # Not the client's fault and not its to fix: close, and let it come back and resume.
+            logger.exception("%s: the database failed; closing a socket", self.label)
+            await self.close_once(CLOSE_SERVER_ERROR)
+        except LAYER_ERRORS as error:
+            # How a consumer learns that Redis went away: its wait for the next event fails, or,
+            # before the handshake, making its channel fails.
+            logger.warning("%s: lost the channel layer (%r); closing a socket", self.label, error)
+            await self.close_once(CLOSE_TRY_AGAIN_LATER)
+        finally:
+            await self.release_once()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first runs close_old_connections() on a worker thread, for every
+        # event. Here only database_sync_to_async helpers touch the database, and they clean up
+        # after themselves, so that thread hop would be pure cost on each broadcast each consumer
+        # relays: thousands a second in a busy room.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']!r}")
+        await handler(message)
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        await self.release_once()
+
+    async def release(self) -> None:
+        """Leave whatever this connection joined. Must not raise for an unreachable Redis."""
+
+    async def release_once(self) -> None:
+        if not self.released:
+            self.released = True
+            await self.release()
+
+    async def refuse(self) -> None:
+        """Refuse the handshake: a close before accept() is HTTP 403 for the client."""
+        self.closed = True
+        await self.close()
+
+    async def close_once(self, code: int) -> None:
+        """Close with `code` unless already closed; never raises. Safe from anywhere: another
+        consumer's watch, a failed handshake before Channels set up `base_send`, a client that
+        already went away (the server then refuses the send)."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(OSError, RuntimeError):
+            await self.raw_send(close_event(code))
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame))
