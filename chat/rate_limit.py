@@ -5,11 +5,21 @@ A token bucket lets a connection send `rate` frames a second on average, in burs
 from a second bucket that forgives one a second: a client that keeps flooding regardless runs out
 of strikes and is closed with 1008 (policy violation). It all lives in the consumer instance, so it
 costs no I/O; a client that opens many connections is a job for the proxy in front.
+
+Frames are counted when they arrive, not when the consumer gets to them (`ReadAhead`): while the
+consumer waits on the database (SQLite locked by another writer, a slow disk), an honest client's
+frames queue up, and counted on processing they would look like a burst. Counted on arrival, a
+client that keeps to the rate is never refused, however long the server stalls, and a flood is
+closed at once instead of after the stall.
 """
 
+import asyncio
+import contextlib
 import enum
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from asgiref.typing import ASGIReceiveCallable, ASGIReceiveEvent
 
 
 class TokenBucket:
@@ -50,3 +60,56 @@ class FloodGuard:
         if self.strikes.take():
             return Verdict.LIMITED
         return Verdict.FLOODING
+
+
+class ReadAhead:
+    """The server's `receive`, read by a task of its own as events arrive: each one is handed to
+    `arrived` at once (which may close the socket), then queued for the consumer.
+
+    What queues here is what the server would have queued anyway (its own queue is unbounded for
+    Uvicorn's and Daphne's WebSocket protocols): a flood is closed on arrival, so at most about
+    `rate` x the stall + `burst` frames wait.
+    """
+
+    def __init__(self, receive: ASGIReceiveCallable, arrived: Callable[[ASGIReceiveEvent], Awaitable[None]]):
+        self.receive = receive
+        self.arrived = arrived
+        self.queue: asyncio.Queue[ASGIReceiveEvent | Exception] = asyncio.Queue()
+        self.reader: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> ASGIReceiveEvent:
+        if self.reader is None:
+            self.reader = asyncio.create_task(self.read())
+        event = await self.queue.get()
+        if isinstance(event, Exception):
+            raise event
+        return event
+
+    async def read(self) -> None:
+        while True:
+            try:
+                event = await self.receive()
+                await self.arrived(event)
+            except Exception as error:  # the consumer's next receive raises it, as the server's would
+                self.queue.put_nowait(error)
+                return
+            self.queue.put_nowait(event)
+            if event["type"] == "websocket.disconnect":
+                return
+
+    async def stop(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+
+
+@contextlib.asynccontextmanager
+async def read_ahead(
+    receive: ASGIReceiveCallable, arrived: Callable[[ASGIReceiveEvent], Awaitable[None]]
+) -> AsyncIterator[ReadAhead]:
+    reader = ReadAhead(receive, arrived)
+    try:
+        yield reader
+    finally:
+        await reader.stop()

@@ -8,12 +8,13 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketReceiveEvent
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from myproject.realtime.close_codes import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
+from myproject.realtime.frames import FrameRefused, read_json
 from myproject.realtime.layer import LAYER_ERRORS
 
 if TYPE_CHECKING:
@@ -61,6 +62,27 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']!r}")
         await handler(message)
+
+    async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
+        """Every client frame goes through the project's one frame reader (frames.py) before a
+        subclass sees it: a JSON object in `receive_frame()`, or a refusal in `frame_refused()`;
+        a frame that breaks the transport's rules (too large, not UTF-8) closes the socket."""
+        if self.closed:
+            return
+        try:
+            frame = read_json(message)
+        except FrameRefused as refused:
+            if refused.close_code is not None:
+                return await self.close_once(refused.close_code)
+            return await self.frame_refused(refused)
+        await self.receive_frame(frame)
+
+    async def receive_frame(self, frame: dict[str, Any]) -> None:
+        """A client's frame, a JSON object with a string "type"."""
+
+    async def frame_refused(self, refused: FrameRefused) -> None:
+        """The answer to a frame the reader refused; the socket stays open."""
+        await self.send_frame({"type": "error", "code": refused.code, "detail": refused.detail})
 
     async def disconnect(self, code: int) -> None:
         self.closed = True

@@ -37,7 +37,7 @@ def test_text_that_is_not_json_is_invalid_json(text_data):
 
 
 def test_json_nested_deeper_than_python_can_parse_is_invalid_json():
-    assert refusal("[" * 100_000 + "]" * 100_000).code == INVALID_JSON
+    assert refusal("[" * 5_000 + "]" * 5_000).code == INVALID_JSON
 
 
 def test_a_binary_frame_is_an_invalid_message():
