@@ -29,7 +29,9 @@ def refused(event: dict) -> FrameRefused:
 
 
 def test_a_json_object_with_a_type_is_read():
-    assert read_json(text_event('{"type": "race", "n": [1, {"a": 2}]}')) == {"type": "race", "n": [1, {"a": 2}]}
+    frame = {"type": "race", "n": [1, {"a": 2}]}
+
+    assert read_json(text_event(json.dumps(frame))) == frame
 
 
 @pytest.mark.parametrize("nesting", [5_000, 100, MAX_DEPTH])
