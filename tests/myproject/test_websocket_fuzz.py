@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OUTPUT_TIMEOUT = 5.0
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")
 ROUTES = ["/ws/chat/", "/ws/chat/lobby/", "/ws/notifications/", "/ws/race/", "/ws/wire/", "/ws/", "/", ""]
 # Paths as a server hands them over: percent-decoded text, so any character but a lone surrogate.
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
@@ -49,9 +50,19 @@ query_strings = st.one_of(
     after_values.map(lambda value: f"x=1&after=1&after={quote(value)}".encode()),
 )
 hostile_origins = st.one_of(
-    st.sampled_from([b"https://evil.example", b"http://[", b"http://localhost:99999", b"null"]).map(
-        lambda origin: [(b"origin", origin)]
-    ),
+    st.sampled_from(
+        [
+            b"https://evil.example",
+            b"http://[",
+            b"http://localhost:99999",
+            b"null",
+            # Another port, scheme or spelling of the allowed origin: another origin, as for CSRF.
+            b"http://localhost:9999",
+            b"https://localhost",
+            b"HTTP://localhost",
+            b"http://localhost.",
+        ]
+    ).map(lambda origin: [(b"origin", origin)]),
     st.binary(max_size=30).map(lambda origin: [(b"origin", origin)]),
     st.just([]),
 )
@@ -173,7 +184,7 @@ def test_no_handshake_makes_the_application_fail_or_log_an_error(signed_in_cooki
     @given(path=paths, query_string=query_strings, origin=origins, signed_in=st.booleans())
     def case(path, query_string, origin, signed_in):
         caplog.clear()
-        headers = [*origin, signed_in_cookie] if signed_in else list(origin)
+        headers = [HOST, *origin, signed_in_cookie] if signed_in else [HOST, *origin]
         async_to_sync(run_case)(scope_for(path, query_string, headers), [], tally)
         assert errors(caplog) == []
 
@@ -194,7 +205,7 @@ def test_no_client_frame_makes_a_consumer_fail_or_log_an_error(signed_in_cookie,
     )
     def case(path, signed_in, client_frames):
         caplog.clear()
-        headers = [ALLOWED_ORIGIN, signed_in_cookie] if signed_in else [ALLOWED_ORIGIN]
+        headers = [HOST, ALLOWED_ORIGIN, signed_in_cookie] if signed_in else [HOST, ALLOWED_ORIGIN]
         async_to_sync(run_case)(scope_for(path, b"", headers), client_frames, tally)
         assert errors(caplog) == []
 
