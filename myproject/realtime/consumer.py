@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class ClientGone(Exception):
+    """The server refused a send because the client went away (Uvicorn raises ClientDisconnected,
+    an OSError, the same class as a lost Redis connection: told apart here, at the send)."""
+
+
 class RealtimeConsumer(AsyncWebsocketConsumer):
     """A consumer that closes cleanly when what it depends on fails, and always cleans up.
 
@@ -39,8 +44,19 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.released = False
         self.raw_send = send
+
+        async def send_to_client(message: Any) -> None:
+            try:
+                await send(message)
+            except OSError as error:
+                raise ClientGone(str(error) or type(error).__name__) from error
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, send_to_client)
+        except ClientGone as gone:
+            # The client's doing, and ordinary: a tab closed while a message was on its way.
+            self.closed = True
+            logger.info("%s: the client left during a send (%s)", self.label, gone)
         except DatabaseError:
             # Not the client's fault and not its to fix: close, and let it come back and resume.
             logger.exception("%s: the database failed; closing a socket", self.label)
