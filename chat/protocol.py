@@ -3,6 +3,7 @@ of what the server answers. Pure functions, no I/O, so every bad input is easy t
 `?after=` rule and the close codes, shared with /ws/notifications/, are in the myproject/realtime/ package."""
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,8 +80,8 @@ def read_message(frame: dict[str, Any]) -> ClientMessage:
     text = frame.get("text")
     if not isinstance(text, str):
         raise FrameError(INVALID_MESSAGE, '"text" must be a string', client_id)
-    if not text.strip():
-        raise FrameError(INVALID_MESSAGE, '"text" is empty', client_id)
+    if not any(map(visible, text)):
+        raise FrameError(INVALID_MESSAGE, '"text" is empty: it has no visible character', client_id)
     if len(text) > MESSAGE_MAX_LENGTH:
         raise FrameError(
             TOO_LONG, f'"text" has {len(text):,} characters; the limit is {MESSAGE_MAX_LENGTH:,}', client_id
@@ -115,6 +116,22 @@ def _usable_client_id(frame: dict[str, Any]) -> str | None:
         return read_client_id(frame)
     except FrameError:
         return None
+
+
+# Characters that are letters or symbols to Unicode but draw nothing: Hangul fillers, the blank
+# Braille pattern. With the categories below, what a "blank" message is made of in practice.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Controls, format characters (zero-width space and joiners, bidi controls, the BOM), separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def visible(character: str) -> bool:
+    """Whether a character draws something: a message needs one, or it is blank however long."""
+    return not (
+        character.isspace()
+        or unicodedata.category(character) in _INVISIBLE_CATEGORIES
+        or character in _BLANK_LETTERS
+    )
 
 
 def _storable(value: str) -> bool:

@@ -173,6 +173,11 @@ BAD_FRAMES = [
     pytest.param({"text_data": '{"type": "message", "text": 5}'}, "invalid_message", id="non-string-text"),
     pytest.param({"text_data": '{"type": "message", "text": ""}'}, "invalid_message", id="empty-text"),
     pytest.param({"text_data": '{"type": "message", "text": "   "}'}, "invalid_message", id="blank-text"),
+    pytest.param(
+        {"text_data": '{"type": "message", "text": " \\u200b \\u200d\\ufeff"}'},
+        "invalid_message",
+        id="zero-width-only",
+    ),
     pytest.param({"text_data": '{"type": "message", "text": "a\\u0000b"}'}, "invalid_message", id="nul"),
     pytest.param(
         {"text_data": json.dumps({"type": "message", "text": "a" * (MESSAGE_MAX_LENGTH + 1)})},
