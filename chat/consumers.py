@@ -12,14 +12,12 @@ gapless (`GaplessDelivery`) and its place in the room (`RoomMembership`).
 """
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from asgiref.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCallable, WebSocketReceiveEvent
+from asgiref.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCallable
 from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from django.conf import settings
@@ -68,7 +66,6 @@ class ChatConsumer(RealtimeConsumer):
     async def __call__(
         self, scope: "_ChannelScope", receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        self.verdicts: deque[Verdict] = deque()
         self.flood_guard = FloodGuard(
             rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
             burst=settings.CHAT_RATE_LIMIT_BURST,
@@ -106,12 +103,6 @@ class ChatConsumer(RealtimeConsumer):
         await self.send_frame(presence_frame(snapshot.users))
         await self.delivery.finish_resume()
 
-    async def websocket_receive(self, message: WebSocketReceiveEvent) -> None:
-        # Judged by frame_arrived() when the frame arrived; frames are handled in arrival order.
-        if self.verdicts.popleft() is Verdict.ALLOWED:
-            # The project's frame reader, then receive_frame() or frame_refused().
-            await super().websocket_receive(message)
-
     async def receive_frame(self, frame: dict[str, Any]) -> None:
         try:
             message = read_client_frame(frame, signed_in=self.author is not None)
@@ -123,23 +114,24 @@ class ChatConsumer(RealtimeConsumer):
     async def frame_refused(self, refused: FrameRefused) -> None:
         await self.send_frame(error_frame(refusal_of(refused)))
 
-    async def frame_arrived(self, event: ASGIReceiveEvent) -> None:
+    async def frame_arrived(self, event: ASGIReceiveEvent) -> bool:
         """Each event as the server hands it over, before it waits its turn behind a frame that waits
-        on the database (chat/rate_limit.py says why): frames over the limit are answered at once,
-        and a flood is closed at once."""
+        on the database (chat/rate_limit.py says why). A frame over the limit is answered at once,
+        a flood closed at once; either goes no further. True: on to the consumer."""
         if event["type"] != "websocket.receive":
-            return
+            return True
         verdict = self.flood_guard.check()
-        self.verdicts.append(verdict)
-        if self.closed or verdict is Verdict.ALLOWED:
-            return
+        if verdict is Verdict.ALLOWED:
+            return True  # on to the frame reader (websocket_receive), then receive_frame()
+        if self.closed:
+            return False
         if verdict is Verdict.LIMITED:
             refused = FrameError(RATE_LIMITED, "too many frames; slow down", client_id_of(event.get("text")))
-            with contextlib.suppress(OSError, RuntimeError):  # the client already left
-                await self.send_frame(error_frame(refused))
+            await self.send_frame(error_frame(refused))
         else:
             logger.info("chat: closing a connection that keeps flooding %s", self.room)
             await self.close_once(CLOSE_POLICY_VIOLATION)
+        return False
 
     async def release(self) -> None:
         if self.membership is not None:

@@ -64,14 +64,15 @@ class FloodGuard:
 
 class ReadAhead:
     """The server's `receive`, read by a task of its own as events arrive: each one is handed to
-    `arrived` at once (which may close the socket), then queued for the consumer.
+    `arrived` at once, which answers it or passes it on to the consumer (True), in order.
 
-    What queues here is what the server would have queued anyway (its own queue is unbounded for
-    Uvicorn's and Daphne's WebSocket protocols): a flood is closed on arrival, so at most about
-    `rate` x the stall + `burst` frames wait.
+    Uvicorn reads a socket only while its application has taken the last frame (it pauses reading
+    otherwise), so without this a stalled consumer leaves an honest client's frames in the kernel's
+    buffers, to arrive all at once when the stall ends. Only frames within the rate are passed on,
+    so at most `burst` + `rate` x the stall of them wait here.
     """
 
-    def __init__(self, receive: ASGIReceiveCallable, arrived: Callable[[ASGIReceiveEvent], Awaitable[None]]):
+    def __init__(self, receive: ASGIReceiveCallable, arrived: Callable[[ASGIReceiveEvent], Awaitable[bool]]):
         self.receive = receive
         self.arrived = arrived
         self.queue: asyncio.Queue[ASGIReceiveEvent | Exception] = asyncio.Queue()
@@ -89,12 +90,15 @@ class ReadAhead:
         while True:
             try:
                 event = await self.receive()
-                await self.arrived(event)
+                passed_on = await self.arrived(event)
             except Exception as error:  # the consumer's next receive raises it, as the server's would
                 self.queue.put_nowait(error)
                 return
-            self.queue.put_nowait(event)
+            if passed_on:
+                self.queue.put_nowait(event)
             if event["type"] == "websocket.disconnect":
+                if not passed_on:
+                    self.queue.put_nowait(event)
                 return
 
     async def stop(self) -> None:
@@ -106,7 +110,7 @@ class ReadAhead:
 
 @contextlib.asynccontextmanager
 async def read_ahead(
-    receive: ASGIReceiveCallable, arrived: Callable[[ASGIReceiveEvent], Awaitable[None]]
+    receive: ASGIReceiveCallable, arrived: Callable[[ASGIReceiveEvent], Awaitable[bool]]
 ) -> AsyncIterator[ReadAhead]:
     reader = ReadAhead(receive, arrived)
     try:
