@@ -15,8 +15,9 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from asgiref.typing import ASGIReceiveCallable, ASGIReceiveEvent, ASGISendCallable
 from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer
 from django.conf import settings
@@ -25,28 +26,31 @@ from chat import selectors, services
 from chat.presence import LocalConnection, PresenceSnapshot, broadcast_presence, process_presence
 from chat.protocol import (
     INVALID_MESSAGE,
+    RATE_LIMITED,
     ClientMessage,
     FrameError,
+    client_id_of,
     error_frame,
     history_frame,
     message_event,
     presence_frame,
     read_client_frame,
+    refusal_of,
     room_group,
 )
-from chat.rate_limit import FloodGuard, Verdict
+from chat.rate_limit import FloodGuard, Verdict, read_ahead
 from metrics.instruments import CHANNEL_LAYER_ERRORS
-from myproject.realtime import (
-    CLOSE_POLICY_VIOLATION,
-    CLOSE_TRY_AGAIN_LATER,
-    LAYER_ERRORS,
-    LAYER_TIMEOUT_SECONDS,
-    BadResumePoint,
-    RealtimeConsumer,
-    read_after,
-)
+from myproject.realtime.close_codes import CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.frames import FrameRefused
+from myproject.realtime.layer import LAYER_ERRORS, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.resume import BadResumePoint, read_after
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope  # the stubs' WebSocket scope with Channels' keys
 
 logger = logging.getLogger(__name__)
+
 
 # The sync ORM code of chat/services.py and chat/selectors.py, each call on a worker thread so that
 # the event loop never waits on the database. database_sync_to_async also closes the thread's
@@ -60,6 +64,18 @@ class ChatConsumer(RealtimeConsumer):
     label = "chat"
     membership: "RoomMembership | None" = None
 
+    async def __call__(
+        self, scope: "_ChannelScope", receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        self.flood_guard = FloodGuard(
+            rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
+            burst=settings.CHAT_RATE_LIMIT_BURST,
+            strikes=settings.CHAT_FLOOD_STRIKES,
+        )
+        # The flood guard counts each frame as it arrives, not when its turn comes.
+        async with read_ahead(receive, self.frame_arrived) as receive_on_arrival:
+            await super().__call__(scope, receive_on_arrival, send)
+
     async def connect(self) -> None:
         self.room = self.scope["url_route"]["kwargs"]["room"]
         user = self.scope["user"]
@@ -68,11 +84,6 @@ class ChatConsumer(RealtimeConsumer):
         if user is not None and user.is_authenticated:
             self.author = (user.pk, user.get_username())
         self.username = self.author[1] if self.author else None
-        self.flood_guard = FloodGuard(
-            rate=settings.CHAT_RATE_LIMIT_PER_SECOND,
-            burst=settings.CHAT_RATE_LIMIT_BURST,
-            strikes=settings.CHAT_FLOOD_STRIKES,
-        )
         self.delivery = GaplessDelivery(self.room, self.send)
         self.presence_version = 0
         try:
@@ -94,21 +105,35 @@ class ChatConsumer(RealtimeConsumer):
         await self.send_frame(presence_frame(snapshot.users))
         await self.delivery.finish_resume()
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.closed:
-            return
-        verdict = self.flood_guard.check()
-        if verdict is Verdict.FLOODING:
-            logger.info("chat: closing a connection that keeps flooding %s", self.room)
-            return await self.close_once(CLOSE_POLICY_VIOLATION)
+    async def receive_frame(self, frame: dict[str, Any]) -> None:
         try:
-            message = read_client_frame(
-                text_data, rate_limited=verdict is Verdict.LIMITED, signed_in=self.username is not None
-            )
+            message = read_client_frame(frame, signed_in=self.author is not None)
         except FrameError as error:
             return await self.send_frame(error_frame(error))
         assert self.author is not None  # read_client_frame refuses a frame from an anonymous reader
         await self.post(message, *self.author)
+
+    async def frame_refused(self, refused: FrameRefused) -> None:
+        await self.send_frame(error_frame(refusal_of(refused)))
+
+    async def frame_arrived(self, event: ASGIReceiveEvent) -> bool:
+        """Each event as the server hands it over, before it waits its turn behind a frame that waits
+        on the database (chat/rate_limit.py says why). A frame over the limit is answered at once,
+        a flood closed at once; either goes no further. True: on to the consumer."""
+        if event["type"] != "websocket.receive":
+            return True
+        verdict = self.flood_guard.check()
+        if verdict is Verdict.ALLOWED:
+            return True  # on to the frame reader (websocket_receive), then receive_frame()
+        if self.closed:
+            return False
+        if verdict is Verdict.LIMITED:
+            refused = FrameError(RATE_LIMITED, "too many frames; slow down", client_id_of(event.get("text")))
+            await self.send_frame(error_frame(refused))
+        else:
+            logger.info("chat: closing a connection that keeps flooding %s", self.room)
+            await self.close_once(CLOSE_POLICY_VIOLATION)
+        return False
 
     async def release(self) -> None:
         if self.membership is not None:

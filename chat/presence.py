@@ -31,7 +31,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat.protocol import presence_event, room_group
-from myproject.realtime import LAYER_ERRORS, PerEventLoop, redis_without_retries
+from myproject.realtime.layer import LAYER_ERRORS, redis_without_retries
+from myproject.realtime.per_event_loop import PerEventLoop
 from myproject.redis_clients import RedisHost, channel_layer_hosts
 
 logger = logging.getLogger(__name__)

@@ -1,13 +1,16 @@
 """The frames of /ws/chat/<room>/ (docs/protocol.md): reading what a client sends, and the shapes
 of what the server answers. Pure functions, no I/O, so every bad input is easy to test. The
-`?after=` rule and the close codes, shared with /ws/notifications/, are in myproject/realtime.py."""
+`?after=` rule and the close codes, shared with /ws/notifications/, are in the myproject/realtime/ package."""
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from chat.models import CLIENT_ID_MAX_LENGTH, MESSAGE_MAX_LENGTH
+from myproject.realtime import frames
+from myproject.realtime.frames import FrameRefused, read_json
 
 # Error codes of the contract.
 INVALID_JSON = "invalid_json"
@@ -38,29 +41,36 @@ class ClientMessage:
 
 
 def decode_frame(text_data: str | None) -> dict[str, Any]:
-    """The JSON object of a client frame whose `type` is one the server knows ("message")."""
-    if text_data is None:
-        raise FrameError(INVALID_MESSAGE, "binary frames are not accepted; send JSON text frames")
+    """The JSON object of a client frame whose `type` is one the server knows ("message"), read by
+    the project's one frame reader (myproject/realtime/frames.py)."""
     try:
-        frame = json.loads(text_data)
-    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeper than Python allows
-        raise FrameError(INVALID_JSON, "the frame is not valid JSON") from None
-    if not isinstance(frame, dict):
-        raise FrameError(INVALID_MESSAGE, "a frame must be a JSON object")
+        frame = read_json({"type": "websocket.receive", "text": text_data, "bytes": None})
+    except FrameRefused as refused:
+        raise refusal_of(refused) from None
+    return known_type(frame)
+
+
+def refusal_of(refused: FrameRefused) -> FrameError:
+    """The chat's error for a frame the frame reader refused: what the reader calls
+    `invalid_frame` (binary, not an object, no type), the chat's contract calls `invalid_message`."""
+    return FrameError(
+        INVALID_JSON if refused.code == frames.INVALID_JSON else INVALID_MESSAGE, refused.detail
+    )
+
+
+def known_type(frame: dict[str, Any]) -> dict[str, Any]:
     if frame.get("type") != "message":
         shown = _echo(frame.get("type"))
         raise FrameError(INVALID_MESSAGE, f'unknown frame type {shown}; the only one is "message"')
     return frame
 
 
-def read_client_frame(text_data: str | None, *, rate_limited: bool, signed_in: bool) -> ClientMessage:
-    """The message a client frame sends, or the FrameError that answers it: over the rate limit
-    first, then not JSON or not a known type, then not signed in, then outside the limits."""
-    if rate_limited:
-        raise FrameError(RATE_LIMITED, "too many frames; slow down", client_id_of(text_data))
-    frame = decode_frame(text_data)
+def read_client_frame(frame: dict[str, Any], *, signed_in: bool) -> ClientMessage:
+    """The message a frame (a JSON object, from the frame reader) sends, or the FrameError that
+    answers it: not a known type, then not signed in, then outside the limits."""
+    known_type(frame)
     if not signed_in:
-        raise FrameError(AUTH_REQUIRED, "sign in to send messages", client_id_of(text_data))
+        raise FrameError(AUTH_REQUIRED, "sign in to send messages", _usable_client_id(frame))
     return read_message(frame)
 
 
@@ -70,8 +80,8 @@ def read_message(frame: dict[str, Any]) -> ClientMessage:
     text = frame.get("text")
     if not isinstance(text, str):
         raise FrameError(INVALID_MESSAGE, '"text" must be a string', client_id)
-    if not text.strip():
-        raise FrameError(INVALID_MESSAGE, '"text" is empty', client_id)
+    if not any(map(visible, text)):
+        raise FrameError(INVALID_MESSAGE, '"text" is empty: it has no visible character', client_id)
     if len(text) > MESSAGE_MAX_LENGTH:
         raise FrameError(
             TOO_LONG, f'"text" has {len(text):,} characters; the limit is {MESSAGE_MAX_LENGTH:,}', client_id
@@ -96,9 +106,32 @@ def client_id_of(text_data: str | None) -> str | None:
     """The client_id of a frame being refused, when it has a usable one, so that the error frame
     can name the send it refuses."""
     try:
-        return read_client_id(decode_frame(text_data))
+        return _usable_client_id(decode_frame(text_data))
     except FrameError:
         return None
+
+
+def _usable_client_id(frame: dict[str, Any]) -> str | None:
+    try:
+        return read_client_id(frame)
+    except FrameError:
+        return None
+
+
+# Characters that are letters or symbols to Unicode but draw nothing: Hangul fillers, the blank
+# Braille pattern. With the categories below, what a "blank" message is made of in practice.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Controls, format characters (zero-width space and joiners, bidi controls, the BOM), separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def visible(character: str) -> bool:
+    """Whether a character draws something: a message needs one, or it is blank however long."""
+    return not (
+        character.isspace()
+        or unicodedata.category(character) in _INVISIBLE_CATEGORIES
+        or character in _BLANK_LETTERS
+    )
 
 
 def _storable(value: str) -> bool:

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 
@@ -26,7 +27,9 @@ from demo import protocol
 from demo.race import BadRace, Race, race_from
 from demo.racing import raced_stacks, races_running, run_race
 from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
-from myproject.realtime import RealtimeConsumer
+from myproject.realtime.close_codes import close_event
+from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.frames import FrameRefused, read_text
 from myproject.wire_recorder import SCOPE_TOKEN_KEY
 
 MAX_FRAMES = 3
@@ -50,8 +53,12 @@ async def wire_echo(scope: WebSocketScope, receive: ASGIReceiveCallable, send: A
                 event = await receive()
                 if event["type"] == "websocket.disconnect":
                     return
-                text = event.get("text")
-                if not isinstance(text, str):
+                try:
+                    text = read_text(event)  # the project's one frame reader, as on every socket
+                except FrameRefused as refused:
+                    if refused.close_code is not None:
+                        await send(close_event(refused.close_code))
+                        return
                     text = ""  # a binary frame: this socket echoes text only
                 await send({"type": "websocket.send", "text": text[:MAX_ECHO_CHARS], "bytes": None})
             await send({"type": "websocket.close", "code": CLOSE_NORMAL, "reason": ""})
@@ -83,12 +90,9 @@ class RaceConsumer(RealtimeConsumer):
         await self.accept()
         await self.send_frame(protocol.ready_frame(self.stacks))
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            frame = json.loads(text_data) if text_data is not None else None
-        except ValueError:
-            return await self.send_frame(protocol.error_frame("invalid_json", "A frame must be JSON text."))
-        if not isinstance(frame, dict) or frame.get("type") != "race":
+    async def receive_frame(self, frame: dict[str, Any]) -> None:
+        # A JSON object, from the project's one frame reader (myproject/realtime/frames.py).
+        if frame.get("type") != "race":
             return await self.send_frame(
                 protocol.error_frame("invalid_frame", 'Send {"type": "race", ...}: see docs/race.md.')
             )

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from demo import protocol
 from demo.race import BLOCKING_GROUP, LANE_GROUPS, MAX_RACE_SECONDS, MAX_RACES_PER_PROCESS, Race, predicted_ms
-from myproject.realtime import PerEventLoop
+from myproject.realtime.per_event_loop import PerEventLoop
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 

@@ -24,7 +24,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from metrics.websockets import CountOpenWebSockets  # noqa: E402
 from myproject.asgi_handler import asgi_http_application  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
-from myproject.realtime import allowed_origins_only  # noqa: E402
+from myproject.realtime.origin import allowed_origins_only  # noqa: E402
 from myproject.routing import websocket_urlpatterns  # noqa: E402
 from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
 

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import connection
 
-from myproject.realtime import PerEventLoop
+from myproject.realtime.per_event_loop import PerEventLoop
 
 # Each check gets this long. Well under the usual 5 s probe timeout of load balancers and
 # orchestrators, so a hung Redis or database shows up as a 503 instead of a probe that times out.

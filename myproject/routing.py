@@ -4,7 +4,7 @@ from django.urls import re_path
 
 from chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns
 from demo.routing import websocket_urlpatterns as demo_websocket_urlpatterns
-from myproject.realtime import refuse_handshake
+from myproject.realtime.refusal import refuse_handshake
 from reports.routing import websocket_urlpatterns as reports_websocket_urlpatterns
 
 websocket_urlpatterns = [

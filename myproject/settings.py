@@ -570,8 +570,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process: one
-    # line when Redis goes, one when it is back (myproject/realtime.py).
-    "filters": {"one_line_per_outage": {"()": "myproject.realtime.OneLinePerLayerOutage"}},
+    # line when Redis goes, one when it is back (myproject/realtime/layer_log.py).
+    "filters": {"one_line_per_outage": {"()": "myproject.realtime.layer_log.OneLinePerLayerOutage"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},

@@ -18,13 +18,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from metrics.instruments import CHANNEL_LAYER_ERRORS
-from myproject.realtime import (
-    LAYER_ERRORS,
-    LAYER_TIMEOUT_SECONDS,
-    BadResumePoint,
-    RealtimeConsumer,
-    read_after,
-)
+from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.frames import FrameRefused
+from myproject.realtime.layer import LAYER_ERRORS, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.resume import BadResumePoint, read_after
 from reports import selectors
 from reports.protocol import NOTIFICATIONS_GROUP, read_only_frame
 from reports.redis_watch import redis_watch
@@ -55,7 +52,10 @@ class NotificationsConsumer(RealtimeConsumer):
         if after is not None:
             await self.send_backlog(after)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive_frame(self, frame: dict[str, Any]) -> None:
+        await self.send_frame(read_only_frame())
+
+    async def frame_refused(self, refused: FrameRefused) -> None:
         await self.send_frame(read_only_frame())
 
     async def release(self) -> None:

@@ -1,5 +1,5 @@
 """The frames of /ws/notifications/ (docs/protocol.md). Pure functions, no I/O. The `?after=`
-rule and the close codes, shared with the chat, are in myproject/realtime.py."""
+rule and the close codes, shared with the chat, are in the myproject/realtime/ package."""
 
 from typing import Any
 

@@ -1,7 +1,7 @@
 """Closes this process's notification sockets when Redis goes away or restarts.
 
 RedisChannelLayer tells a consumer itself (its wait for the next event fails; see
-myproject/realtime.py's RealtimeConsumer), but RedisPubSubChannelLayer, the default, retries
+myproject/realtime/consumer.py's RealtimeConsumer), but RedisPubSubChannelLayer, the default, retries
 quietly and resubscribes after a restart: its sockets would stay open across the gap and never hear
 of what was published in it. So, while this process has sockets, the watch asks Redis for its
 run_id every WATCH_SECONDS: no answer, or a new run_id (a restart, which empties Redis), and every
@@ -14,13 +14,10 @@ import asyncio
 import contextlib
 import logging
 
-from myproject.realtime import (
-    CLOSE_TRY_AGAIN_LATER,
-    LAYER_ERRORS,
-    PerEventLoop,
-    RealtimeConsumer,
-    redis_without_retries,
-)
+from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.layer import LAYER_ERRORS, redis_without_retries
+from myproject.realtime.per_event_loop import PerEventLoop
 from myproject.redis_clients import RedisHost, channel_layer_hosts
 
 logger = logging.getLogger(__name__)

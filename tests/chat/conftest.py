@@ -19,6 +19,8 @@ from tests.chat.live import FRAME_TIMEOUT, start_two_uvicorns
 __all__ = ["FRAME_TIMEOUT"]  # the chat tests' one frame wait, imported from here by their modules
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+# The handshake's own host: the origin check allows the page's own origin (myproject/realtime/origin.py).
+HOST = (b"host", b"localhost")
 
 
 @pytest.fixture
@@ -76,7 +78,7 @@ async def connect(transactional_db) -> AsyncIterator[Connect]:
     async def open_socket(
         path: str, username: str | None = None, origin: tuple[bytes, bytes] | None = ALLOWED_ORIGIN
     ) -> WebsocketCommunicator:
-        headers = [origin] if origin else []
+        headers = [HOST, origin] if origin else [HOST]
         if username:
             headers.append((b"cookie", await sync_to_async(session_cookie_for)(username)))
         communicator = WebsocketCommunicator(application, path, headers=headers)

@@ -120,6 +120,23 @@ def test_markup_in_a_message_is_shown_as_literal_text(browser, two_uvicorns):
         bob.close()
 
 
+def test_a_right_to_left_override_in_a_message_reorders_nothing_outside_it(browser, two_uvicorns):
+    room = new_room()
+    alice = RoomPage(browser, two_uvicorns[0], room, "alice")
+    try:
+        alice.send("\u202eevil")  # RIGHT-TO-LEFT OVERRIDE, never closed
+        alice.wait_for_text("\u202eevil")
+
+        # The name and the text are bidirectional islands (<bdi>): the override stays inside its text.
+        isolation = alice.page.eval_on_selector_all(
+            "[data-testid=messages] .user, [data-testid=messages] .text",
+            "nodes => nodes.map(node => [node.tagName, getComputedStyle(node).unicodeBidi])",
+        )
+        assert isolation == [["BDI", "isolate"], ["BDI", "isolate"]]
+    finally:
+        alice.close()
+
+
 def test_a_page_that_lost_its_server_reconnects_by_itself_with_no_gap_and_no_duplicate(
     browser, live_database, redis_server, server_logs
 ):

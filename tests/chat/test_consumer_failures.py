@@ -2,16 +2,20 @@
 The real-Redis version of the first is in test_live.py; here each failure is made on purpose."""
 
 import asyncio
+import logging
 
 import pytest
 from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.db import DatabaseError
 from prometheus_client import REGISTRY
 from redis.exceptions import ConnectionError as RedisConnectionError
+from uvicorn.protocols.utils import ClientDisconnected
 
 from chat import consumers
-from myproject.realtime import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
-from tests.chat.communicators import join, receive, texts_in_database
+from myproject.asgi import application
+from myproject.realtime.close_codes import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
+from tests.chat.communicators import announce, join, receive, texts_in_database
 from tests.chat.conftest import FRAME_TIMEOUT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,3 +116,32 @@ async def test_a_handshake_refused_for_the_layer_counts_as_a_channel_layer_error
     await communicator.connect(timeout=FRAME_TIMEOUT)
 
     assert layer_errors("join") == before + 1
+
+
+async def test_a_client_that_leaves_during_a_send_is_logged_as_leaving_not_as_a_lost_layer(
+    room, monkeypatch, caplog, transactional_db
+):
+    gone = asyncio.Event()
+
+    async def client_gone_after_join(scope, receive, send):
+        async def send_until_gone(message):
+            if gone.is_set() and message["type"] == "websocket.send":
+                raise ClientDisconnected  # what Uvicorn raises for a send to a client that left
+            await send(message)
+
+        await application(scope, receive, send_until_gone)
+
+    headers = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+    communicator = WebsocketCommunicator(client_gone_after_join, f"/ws/chat/{room}/", headers=headers)
+    connected, _ = await communicator.connect(timeout=FRAME_TIMEOUT)
+    assert connected
+    await receive(communicator)  # history
+    await receive(communicator)  # presence
+    gone.set()
+
+    with caplog.at_level(logging.INFO):
+        await announce(room)  # the consumer's send of it fails
+        await communicator.wait(FRAME_TIMEOUT)  # and the consumer ends, without raising
+
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("myproject.realtime")]
+    assert lines == ["chat: the client left during a send (ClientDisconnected)"]

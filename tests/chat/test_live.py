@@ -9,7 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat.models import MESSAGE_MAX_LENGTH
-from myproject.realtime import CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
 from stacks.environment import base_environment
 from stacks.web import daphne_server, runserver, uvicorn_server
 from tests.chat.live import (

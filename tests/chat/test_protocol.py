@@ -37,7 +37,7 @@ def test_text_that_is_not_json_is_invalid_json(text_data):
 
 
 def test_json_nested_deeper_than_python_can_parse_is_invalid_json():
-    assert refusal("[" * 100_000 + "]" * 100_000).code == INVALID_JSON
+    assert refusal("[" * 5_000 + "]" * 5_000).code == INVALID_JSON
 
 
 def test_a_binary_frame_is_an_invalid_message():
@@ -135,3 +135,27 @@ def test_an_error_frame_without_client_id_has_the_contract_fields_only():
 )
 def test_client_id_of_reads_a_usable_client_id_or_none(text_data, expected):
     assert client_id_of(text_data) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u200b",  # zero-width space
+        " \u200b\u200c\u200d\ufeff ",  # zero-width (non-)joiners, BOM, spaces
+        "\u2060\u00a0\u3000",  # word joiner, no-break and ideographic spaces
+        "\u202e\u2066\u2069",  # bidi controls and nothing else
+        "\u3164\u115f",  # Hangul fillers
+        "\u2800",  # the blank Braille pattern
+    ],
+    ids=["zwsp", "zero-widths", "joiner-and-spaces", "bidi-only", "hangul-fillers", "blank-braille"],
+)
+def test_text_with_no_visible_character_is_an_invalid_message(text):
+    error = refusal(json.dumps({"type": "message", "text": text}))
+
+    assert error.code == INVALID_MESSAGE
+    assert "no visible character" in error.detail
+
+
+@pytest.mark.parametrize("text", ["a\u200b", "👍", "\u202eabc", "سلام", "\u0301", "·"])
+def test_text_with_one_visible_character_is_accepted(text):
+    assert read_message(decode_frame(json.dumps({"type": "message", "text": text}))).text == text

@@ -1,4 +1,6 @@
-from chat.rate_limit import FloodGuard, TokenBucket, Verdict
+import asyncio
+
+from chat.rate_limit import FloodGuard, TokenBucket, Verdict, read_ahead
 
 
 class FakeClock:
@@ -74,3 +76,34 @@ def test_strikes_are_forgiven_over_time():
     assert [guard.check() for _ in range(31)] == [Verdict.ALLOWED] * 10 + [Verdict.LIMITED] * 20 + [
         Verdict.FLOODING
     ]
+
+
+async def test_read_ahead_hands_each_event_over_as_it_arrives_while_the_consumer_is_busy():
+    server_queue: asyncio.Queue = asyncio.Queue()
+    seen: list[str] = []
+
+    async def arrived(event) -> bool:
+        seen.append(event.get("text", event["type"]))
+        return event.get("text") != "refused"
+
+    async with read_ahead(server_queue.get, arrived) as receive:
+        first = asyncio.ensure_future(receive())
+        for text in ["one", "refused", "two"]:
+            server_queue.put_nowait({"type": "websocket.receive", "text": text})
+        assert (await first)["text"] == "one"
+        await asyncio.sleep(0.01)  # the consumer is busy with "one"; frames keep arriving
+
+        assert seen == ["one", "refused", "two"]  # judged on arrival, not when taken
+        assert (await receive())["text"] == "two"  # the refused frame goes no further
+
+
+async def test_read_ahead_passes_the_disconnect_on_and_stops_reading():
+    server_queue: asyncio.Queue = asyncio.Queue()
+
+    async def refuse_all(event) -> bool:
+        return False
+
+    async with read_ahead(server_queue.get, refuse_all) as receive:
+        server_queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+        assert (await asyncio.wait_for(receive(), 1))["type"] == "websocket.disconnect"

@@ -32,6 +32,9 @@ def race_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks
             RACE_ASGI_URL=stacks.asgi.url,
             ASGI_STACK_PORT=str(stacks.asgi.port),
         )
+    # Gunicorn's race page opens its socket on Uvicorn, from Gunicorn's origin: trusted, as
+    # `make run` trusts it by setting WSGI_STACK_PORT too (myproject/realtime/origin.py).
+    stacks.asgi.env["DJANGO_CSRF_TRUSTED_ORIGINS"] = stacks.wsgi.url
     stacks.wsgi.start()
     try:
         stacks.asgi.start()

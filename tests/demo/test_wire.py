@@ -16,6 +16,7 @@ from myproject.wire_recorder import CAPTURE_PATH, SOCKET_PATH, TRACE_CACHE, stor
 from tests.conftest import fetch
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 WELL_FORMED_UNKNOWN = "A" * 22
 
 
@@ -100,7 +101,7 @@ async def receive_text(communicator: WebsocketCommunicator) -> str:
     return event["text"]
 
 
-async def open_echo(headers=(ORIGIN,)) -> tuple[WebsocketCommunicator, str | None]:
+async def open_echo(headers=(HOST, ORIGIN)) -> tuple[WebsocketCommunicator, str | None]:
     communicator = WebsocketCommunicator(application, SOCKET_PATH, headers=list(headers))
     connected, _ = await communicator.connect()
     assert connected
@@ -148,7 +149,7 @@ async def test_the_echo_socket_closes_by_itself_on_a_silent_client(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 async def test_the_echo_socket_refuses_another_sites_origin():
     communicator = WebsocketCommunicator(
-        application, SOCKET_PATH, headers=[(b"origin", b"https://evil.example")]
+        application, SOCKET_PATH, headers=[HOST, (b"origin", b"https://evil.example")]
     )
     connected, _ = await communicator.connect()
 

@@ -34,8 +34,11 @@ def debug_stacks(live_database, shared_redis_url, server_logs) -> Iterator[tuple
         DJANGO_ASGI_STACK="stock",
     )
     asgi = uvicorn_server(env, server_logs)
-    asgi.start()
     wsgi = gunicorn_server({**env, "ASGI_STACK_PORT": str(asgi.port)}, server_logs)
+    # Gunicorn's page opens its socket on Uvicorn, from Gunicorn's origin: trusted, as `make run`
+    # trusts it by setting WSGI_STACK_PORT too (myproject/realtime/origin.py).
+    asgi.env["DJANGO_CSRF_TRUSTED_ORIGINS"] = wsgi.url
+    asgi.start()
     try:
         wsgi.start()
     except Exception:

@@ -7,7 +7,9 @@ import sys
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from myproject.realtime import MAX_ID, BadResumePoint, OneLinePerLayerOutage, PerEventLoop, read_after
+from myproject.realtime.layer_log import OneLinePerLayerOutage
+from myproject.realtime.per_event_loop import PerEventLoop
+from myproject.realtime.resume import MAX_ID, BadResumePoint, read_after
 
 
 @pytest.mark.parametrize(

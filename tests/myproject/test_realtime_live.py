@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.layer import LAYER_TIMEOUT_SECONDS
 from reports.redis_watch import WATCH_SECONDS
 from stacks.environment import base_environment
 from stacks.web import WebServer, uvicorn_server

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from redis.exceptions import ConnectionError, TimeoutError
 
-from myproject.realtime import redis_without_retries
+from myproject.realtime.layer import redis_without_retries
 from myproject.redis_clients import layer_hosts, redis_client
 
 

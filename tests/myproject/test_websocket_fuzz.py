@@ -27,12 +27,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OUTPUT_TIMEOUT = 5.0
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
-ROUTES = ["/ws/chat/", "/ws/chat/lobby/", "/ws/notifications/", "/ws/race/", "/ws/", "/", ""]
+HOST = (b"host", b"localhost")
+ROUTES = ["/ws/chat/", "/ws/chat/lobby/", "/ws/notifications/", "/ws/race/", "/ws/wire/", "/ws/", "/", ""]
 # Paths as a server hands them over: percent-decoded text, so any character but a lone surrogate.
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 room_names = st.from_regex(r"\A[A-Za-z0-9_-]{1,50}\Z")
 paths = st.one_of(
-    st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/", "/ws/race/"]),
+    st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/", "/ws/race/", "/ws/wire/"]),
     room_names.map(lambda room: f"/ws/chat/{room}/"),
     st.builds(lambda route, tail: route + tail, st.sampled_from(ROUTES), any_text),
 )
@@ -49,9 +50,19 @@ query_strings = st.one_of(
     after_values.map(lambda value: f"x=1&after=1&after={quote(value)}".encode()),
 )
 hostile_origins = st.one_of(
-    st.sampled_from([b"https://evil.example", b"http://[", b"http://localhost:99999", b"null"]).map(
-        lambda origin: [(b"origin", origin)]
-    ),
+    st.sampled_from(
+        [
+            b"https://evil.example",
+            b"http://[",
+            b"http://localhost:99999",
+            b"null",
+            # Another port, scheme or spelling of the allowed origin: another origin, as for CSRF.
+            b"http://localhost:9999",
+            b"https://localhost",
+            b"HTTP://localhost",
+            b"http://localhost.",
+        ]
+    ).map(lambda origin: [(b"origin", origin)]),
     st.binary(max_size=30).map(lambda origin: [(b"origin", origin)]),
     st.just([]),
 )
@@ -65,18 +76,38 @@ message_frames = st.fixed_dictionaries(
     {"type": st.sampled_from(["message", "typing", 5])},
     optional={"text": json_values | any_text, "client_id": json_values | any_text},
 ).map(json.dumps)
+# What the frame reader (myproject/realtime/frames.py) refuses: nesting past any limit ("[" * 5000
+# raised RecursionError in the race socket), a lone surrogate, more bytes than a frame may hold.
+hostile_texts = st.one_of(
+    st.integers(min_value=1, max_value=6_000).map(lambda depth: "[" * depth),
+    st.integers(min_value=1, max_value=3_000).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
+    st.integers(min_value=1, max_value=50).map(
+        lambda depth: '{"type": "race", "n": ' + "[" * depth + "]" * depth + "}"
+    ),
+    # A JSON escape of a lone surrogate, and the surrogate itself in the text.
+    st.sampled_from([r"\ud800", r"\udfff"]).map(
+        lambda escape: '{"type": "message", "text": "' + escape + '"}'
+    ),
+    st.sampled_from(["\ud800", "x\udfffy", '{"type": "race", "probe": "\ud800"}']),
+    st.integers(min_value=32 * 1024 - 2, max_value=40 * 1024).map(lambda size: "x" * size),
+)
 frames = st.one_of(
     message_frames.map(lambda text: {"text": text}),
     json_values.map(lambda value: {"text": json.dumps(value)}),
     any_text.map(lambda text: {"text": text}),
+    hostile_texts.map(lambda text: {"text": text}),
     st.binary(max_size=40).map(lambda data: {"bytes": data}),
 )
+# Every socket the project serves, each through the one frame reader.
+SOCKETS = ["/ws/chat/lobby/", "/ws/notifications/", "/ws/race/", "/ws/wire/"]
 
 
 class Tally:
-    handshakes = 0
-    accepted = 0
-    frames = 0
+    def __init__(self) -> None:
+        self.handshakes = 0
+        self.accepted = 0
+        self.frames = 0
+        self.paths: set[str] = set()
 
 
 @pytest.fixture
@@ -94,6 +125,7 @@ async def run_case(scope: dict, client_frames: list[dict], tally: Tally) -> None
     await communicator.send_input({"type": "websocket.connect"})
     answer = await communicator.receive_output(OUTPUT_TIMEOUT)  # re-raises what the app raised
     tally.handshakes += 1
+    tally.paths.add(scope["path"])
     assert answer["type"] in {"websocket.accept", "websocket.close"}, answer
     if answer["type"] == "websocket.accept":
         tally.accepted += 1
@@ -152,7 +184,7 @@ def test_no_handshake_makes_the_application_fail_or_log_an_error(signed_in_cooki
     @given(path=paths, query_string=query_strings, origin=origins, signed_in=st.booleans())
     def case(path, query_string, origin, signed_in):
         caplog.clear()
-        headers = [*origin, signed_in_cookie] if signed_in else list(origin)
+        headers = [HOST, *origin, signed_in_cookie] if signed_in else [HOST, *origin]
         async_to_sync(run_case)(scope_for(path, query_string, headers), [], tally)
         assert errors(caplog) == []
 
@@ -165,15 +197,15 @@ def test_no_handshake_makes_the_application_fail_or_log_an_error(signed_in_cooki
 def test_no_client_frame_makes_a_consumer_fail_or_log_an_error(signed_in_cookie, caplog, capsys):
     tally = Tally()
 
-    @settings(FUZZ_SETTINGS, max_examples=150)
+    @settings(FUZZ_SETTINGS, max_examples=300)
     @given(
-        path=st.sampled_from(["/ws/chat/lobby/", "/ws/notifications/"]),
+        path=st.sampled_from(SOCKETS),
         signed_in=st.booleans(),
         client_frames=st.lists(frames, min_size=1, max_size=8),
     )
     def case(path, signed_in, client_frames):
         caplog.clear()
-        headers = [ALLOWED_ORIGIN, signed_in_cookie] if signed_in else [ALLOWED_ORIGIN]
+        headers = [HOST, ALLOWED_ORIGIN, signed_in_cookie] if signed_in else [HOST, ALLOWED_ORIGIN]
         async_to_sync(run_case)(scope_for(path, b"", headers), client_frames, tally)
         assert errors(caplog) == []
 
@@ -181,3 +213,4 @@ def test_no_client_frame_makes_a_consumer_fail_or_log_an_error(signed_in_cookie,
         case()
     report(capsys, "client frames", tally)
     assert tally.accepted == tally.handshakes
+    assert set(tally.paths) == set(SOCKETS)  # every socket was fuzzed

@@ -15,10 +15,11 @@ pytestmark = [
 ]
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")
 
 
 async def connect(query: str = "", origin: tuple[bytes, bytes] = ALLOWED_ORIGIN) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/notifications/{query}", headers=[origin])
+    communicator = WebsocketCommunicator(application, f"/ws/notifications/{query}", headers=[HOST, origin])
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -150,7 +151,7 @@ async def test_frames_from_the_client_get_a_read_only_error():
 
 async def test_a_handshake_from_another_site_is_refused():
     communicator = WebsocketCommunicator(
-        application, "/ws/notifications/", headers=[(b"origin", b"https://evil.example")]
+        application, "/ws/notifications/", headers=[HOST, (b"origin", b"https://evil.example")]
     )
 
     connected, _ = await communicator.connect()

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from myproject.asgi import application
-from myproject.realtime import CLOSE_TRY_AGAIN_LATER, LAYER_TIMEOUT_SECONDS
+from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
+from myproject.realtime.layer import LAYER_TIMEOUT_SECONDS
 from reports.consumers import NotificationsConsumer
 from reports.protocol import NOTIFICATIONS_GROUP
 from reports.redis_watch import WATCH_SECONDS, RedisWatch, redis_watch
@@ -43,7 +44,7 @@ def redis_layer(request, redis_server):
 
 async def connect() -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
-        application, "/ws/notifications/", headers=[(b"origin", b"http://localhost")]
+        application, "/ws/notifications/", headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")]
     )
     connected, _ = await communicator.connect(timeout=5)
     assert connected
@@ -111,7 +112,7 @@ async def test_close_all_closes_every_socket_even_when_one_close_fails():
 async def test_a_handshake_is_refused_promptly_while_redis_is_down(redis_layer):
     await asyncio.to_thread(redis_layer.stop)
     communicator = WebsocketCommunicator(
-        application, "/ws/notifications/", headers=[(b"origin", b"http://localhost")]
+        application, "/ws/notifications/", headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")]
     )
 
     started = time.monotonic()
@@ -128,7 +129,9 @@ async def test_a_consumer_that_crashes_leaves_the_watch(redis_layer, monkeypatch
     monkeypatch.setattr(NotificationsConsumer, "send_backlog", crash)
     healthy = await connect()
     crashing = WebsocketCommunicator(
-        application, "/ws/notifications/?after=0", headers=[(b"origin", b"http://localhost")]
+        application,
+        "/ws/notifications/?after=0",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
     )
 
     connected, _ = await crashing.connect(timeout=5)

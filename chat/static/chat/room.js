@@ -19,6 +19,10 @@ const form = root.querySelector("[data-testid=send-form]");
 // after a reconnect: the server stores a client_id once, so a resend can never make a duplicate.
 const pending = new Map();
 
+// A character that draws something: not a space, control or format character (zero-width, bidi),
+// nor a blank letter. The server's rule, visible() in chat/protocol.py.
+const VISIBLE = /[^\s\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0\u2800]/u;
+
 function newClientId() {
   // crypto.randomUUID() exists only on https:// and localhost pages; this works everywhere.
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -41,7 +45,9 @@ function messageItem(message) {
   const time = element("time", "when", created.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
   time.dateTime = message.created;
   time.title = created.toLocaleString();
-  item.append(time, element("span", "user", message.user), element("span", "text", message.text));
+  // <bdi>: each name and text is its own bidirectional island, so a right-to-left override in one
+  // message (U+202E) cannot reorder the name, the time or the messages around it.
+  item.append(time, element("bdi", "user", message.user), element("bdi", "text", message.text));
   return item;
 }
 
@@ -103,7 +109,7 @@ function queueMessage(text) {
   retry.type = "button";
   const discard = element("button", "discard", "Discard");
   discard.type = "button";
-  item.append(element("span", "text", text), status, retry, discard);
+  item.append(element("bdi", "text", text), status, retry, discard);
   pendingList.append(item);
   const entry = { clientId, text, item, status, retry, state: null };
   pending.set(clientId, entry);
@@ -132,7 +138,7 @@ if (form) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;
-    if (!text.trim()) return;
+    if (!VISIBLE.test(text)) return; // blank: the server would refuse it (chat/protocol.py)
     if ([...text].length > MAX_LENGTH) {
       showProblem(`A message can have at most ${MAX_LENGTH.toLocaleString("en-US")} characters.`);
       return;
