@@ -56,13 +56,18 @@ if TYPE_CHECKING:
 # Each Django class this package replaces, by dotted path, and the package's class in its place.
 REPLACEMENTS: dict[str, str] = {
     "django.core.handlers.asgi.ASGIHandler": "async_native.handler.PooledThreadASGIHandler",
-    "django.middleware.security.SecurityMiddleware": "async_native.middleware.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware": "async_native.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware": "async_native.middleware.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware": "async_native.middleware.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware": "async_native.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware": "async_native.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware": "async_native.middleware.XFrameOptionsMiddleware",
+    **{
+        f"django.{module}.{name}": f"async_native.middleware.{name}"
+        for module, name in [
+            ("middleware.security", "SecurityMiddleware"),
+            ("contrib.sessions.middleware", "SessionMiddleware"),
+            ("middleware.common", "CommonMiddleware"),
+            ("middleware.csrf", "CsrfViewMiddleware"),
+            ("contrib.auth.middleware", "AuthenticationMiddleware"),
+            ("contrib.messages.middleware", "MessageMiddleware"),
+            ("middleware.clickjacking", "XFrameOptionsMiddleware"),
+        ]
+    },
 }
 
 # Not Django's: WhiteNoise's middleware is sync-only, so under ASGI it costs a hop on every request.

@@ -155,8 +155,9 @@ class PooledThreadASGIHandler(ASGIHandler):
 
     async def run_get_response(self, request: Any) -> Any:
         response = await super().run_get_response(request)
-        # request_finished, sent by response.close(), names the handler Django's does.
-        response._handler_class = SENDER
+        # request_finished, sent by response.close(), names the handler Django's does (a private
+        # attribute, which django-stubs leave out).
+        response._handler_class = SENDER  # type: ignore[attr-defined]
         return response
 
     async def close_response(self, response: HttpResponseBase) -> None:

@@ -13,6 +13,7 @@ tutorial, https://channels.readthedocs.io/en/latest/tutorial/part_2.html
 
 import os
 
+from asgiref.typing import ASGI3Application
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 
@@ -32,13 +33,13 @@ else:
 
     django_asgi_app = get_async_native_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
 
-from myproject.realtime import allowed_origins_only  # noqa: E402
-from myproject.routing import websocket_urlpatterns  # noqa: E402
+from myproject.realtime import allowed_origins_only
+from myproject.routing import websocket_urlpatterns
 
-application = ProtocolTypeRouter(
+application: ASGI3Application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Browsers send cookies with a WebSocket handshake from any site: the origin check (Channels'

@@ -10,6 +10,7 @@ https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
 """
 
 import os
+from wsgiref.types import WSGIApplication
 
 from django.core.wsgi import get_wsgi_application
 
@@ -18,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
 # inherited from whatever started the server cannot give a Gunicorn worker the ASGI database policy.
 os.environ["SERVER_INTERFACE"] = "wsgi"
 
-application = get_wsgi_application()
+application: WSGIApplication = get_wsgi_application()
 
 # The project's wrappers, each for one reason -------------------------------------------------------
 from django.conf import settings  # noqa: E402

@@ -16,7 +16,9 @@ PREFIX = {"stock": "Djangos", "async-native": "AsyncNative"}
 @pytest.mark.parametrize("hook", ["OnRequest", "OnResponse"])
 async def test_an_overridden_sync_hook_may_use_the_orm(settings, stack, hook, asgi_connection_policy):
     subclass = f"tests.async_native.overriding_middleware.{PREFIX[stack]}Counting{hook}"
-    settings.MIDDLEWARE = [subclass if path.endswith(".SessionMiddleware") else path for path in settings.MIDDLEWARE]
+    settings.MIDDLEWARE = [
+        subclass if path.endswith(".SessionMiddleware") else path for path in settings.MIDDLEWARE
+    ]
 
     sent = await serve(HANDLERS[stack](), "/demo/async/hello/")
 

@@ -64,7 +64,10 @@ async def test_with_a_receiver_of_its_own_the_async_native_stack_sends_the_signa
     # middleware, and request_finished comes from response.close(), both on the request's thread.
     await serve(async_native, "/demo/async/hello/")
 
-    assert hops == ["sync_to_async('Signal.asend.<locals>.sync_send')", "sync_to_async('HttpResponseBase.close')"]
+    assert hops == [
+        "sync_to_async('Signal.asend.<locals>.sync_send')",
+        "sync_to_async('HttpResponseBase.close')",
+    ]
     (thread,) = threads(events)
     assert thread.startswith("django-request")
 
