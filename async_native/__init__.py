@@ -30,6 +30,9 @@ What it leans on, pinned in requirements.txt and re-read at every upgrade:
   and `adapt_method_mode()`; `Signal._live_receivers()`; `HttpResponseBase._resource_closers` and
   `_handler_class`; and the steps of `MiddlewareMixin.__acall__`, which `middleware.py` repeats.
 
+Modules: `handler.py` (the handler), `request_threads.py` (its thread pool), `middleware.py` (the
+middleware subclasses), `checks.py` (what the handler checks as it starts).
+
 What a user must know before turning it on:
 
 - Thread-locals outlive the request. A pooled thread serves many requests one after another, as a
@@ -43,7 +46,9 @@ What a user must know before turning it on:
   error-reporting library's) brings back Django's timing for every request.
 - A subclass of one of these middleware classes that overrides a hook runs that hook on the
   request's thread, as Django does; the speed-up is lost for that hook only. A middleware of your
-  own that is not async-capable puts itself and its neighbours back on a thread.
+  own that is not async-capable puts itself and its neighbours back on a thread: the handler logs
+  a warning naming it as it starts.
+- It is ported from Django 5.2's handler and refuses to start on another feature release.
 - Django's own tests for the replaced components are the standard these classes are held to, run
   with them in Django's place; after a Django or asgiref upgrade, re-read the APIs above first.
 """

@@ -17,6 +17,8 @@ Each difference from Django's handler, and why (the package docstring says what 
 - A client already gone when the request is dispatched gets no view (`dispatch_unless_gone`).
 - `load_middleware()` loads the package's class for each Django class in REPLACEMENTS, and a hook
   that has an async twin (the CSRF check's `aprocess_view`) as that twin.
+- It refuses to start on a Django feature release it was not ported to, and warns about a
+  middleware that is not async-capable (async_native/checks.py).
 
 tests/async_native/test_handler.py fails when Django's `ASGIHandler.__call__` or `handle()`, which
 this class repeats, changes: re-read them after an upgrade and port the change before updating it.
@@ -42,6 +44,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix
 
 from async_native import middleware_in_place_of
+from async_native.checks import refuse_unported_django, warn_about_sync_only_middleware
 from async_native.request_threads import RequestThread, RequestThreadPool
 
 # Receivers connected for Django's handler hear this one: it replaces it.
@@ -83,6 +86,7 @@ class PooledThreadASGIHandler(ASGIHandler):
     only when they have work (see the module docstring)."""
 
     def __init__(self, pool: RequestThreadPool | None = None) -> None:
+        refuse_unported_django()
         super().__init__()
         self.threads = pool or RequestThreadPool()
 
@@ -96,6 +100,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         """
         configured = settings.MIDDLEWARE
         settings.MIDDLEWARE = middleware_in_place_of(configured)
+        warn_about_sync_only_middleware(settings.MIDDLEWARE)
         try:
             super().load_middleware(is_async)
         finally:

@@ -1,5 +1,6 @@
 """Middleware a user might write: subclasses of each stack's SessionMiddleware whose overridden sync
-hooks touch the database (tests/async_native/test_overridden_hooks.py)."""
+hooks touch the database (tests/async_native/test_overridden_hooks.py), and a sync-only one
+(test_checks.py)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.middleware import SessionMiddleware as DjangosSessionMiddleware
@@ -33,3 +34,16 @@ class AsyncNativeCountingOnRequest(CountsUsersOnRequest, AsyncNativeSessionMiddl
 
 class AsyncNativeCountingOnResponse(CountsUsersOnResponse, AsyncNativeSessionMiddleware):
     pass
+
+
+class SyncOnlyMiddleware:
+    """A middleware that is not async-capable, as many older ones are."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
