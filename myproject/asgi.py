@@ -44,9 +44,11 @@ application: ASGI3Application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Browsers send cookies with a WebSocket handshake from any site: the origin check (Channels'
         # AllowedHostsOriginValidator, refusing as the project's sockets close) stops another site
-        # from opening a socket with the visitor's session. Channels' stubs want their own URLPattern
-        # subclass, which Django's re_path never returns.
-        "websocket": allowed_origins_only(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),  # type: ignore[arg-type]
+        # from opening a socket with the visitor's session.
+        "websocket": allowed_origins_only(
+            # Channels' stubs want their own URLPattern subclass, which Django's re_path never returns.
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+        ),
     }
 )
 
