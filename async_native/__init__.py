@@ -3,7 +3,8 @@ handing sync code to a thread and back, with Django's behaviour kept (docs/asgi-
 
 Turned on by `DJANGO_ASGI_STACK=async-native` (myproject/settings.py reads it, myproject/asgi.py
 builds this handler instead of Django's); off by default, when the project runs Django's own
-`ASGIHandler` and middleware. Nothing else in the project knows this package exists.
+`ASGIHandler` and middleware. No other application code refers to it (the tests and benchmarks do,
+to measure and check it).
 
 What it optimises, measured by `make bench-tax`:
 
@@ -24,10 +25,11 @@ WhiteNoise's async-capable fork reading the same settings, in place of WhiteNois
 What it leans on, pinned in requirements.txt and re-read at every upgrade:
 
 - asgiref: `ThreadSensitiveContext(executor=...)` (public since asgiref 3.13).
-- Django, private: `ASGIHandler.handle()` and `__call__()`, which `handler.py` repeats with its
+- Django, undocumented internals: `ASGIHandler.handle()` and `__call__()`, which `handler.py` repeats with its
   changes marked (tests/async_native/test_handler.py fails when Django's change);
-  `ASGIHandler.run_get_response()`, `BaseHandler.load_middleware()` (it reads settings.MIDDLEWARE)
-  and `adapt_method_mode()`; `Signal._live_receivers()`; `HttpResponseBase._resource_closers` and
+  `ASGIHandler.run_get_response()`, `BaseHandler.load_middleware()` (it reads settings.MIDDLEWARE,
+  which the handler sets to the replaced list for the length of that call, at start-up) and
+  `adapt_method_mode()`; `Signal._live_receivers()`; `HttpResponseBase._resource_closers` and
   `_handler_class`; and the steps of `MiddlewareMixin.__acall__`, which `middleware.py` repeats.
 
 Modules: `handler.py` (the handler), `request_threads.py` (its thread pool), `middleware.py` (the
