@@ -147,9 +147,10 @@ soak: install-dev ## Reliability: 1,000 WebSocket readers over two Uvicorn proce
 chaos: install-dev ## Reliability: Redis restart, Sentinel failover, SIGTERM, clients dropped mid-delivery
 	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
 
-# The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the project's async-native one,
-# step by step, one Uvicorn worker pinned to one core. Options through TAX_BENCH_ARGS, e.g.
-# TAX_BENCH_ARGS="--rounds 5 --duration 10".
+# The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the opt-in async-native one and
+# Gunicorn's WSGI worker, step by step, one worker pinned to one core, a new connection per request
+# on every server (Gunicorn's sync worker closes each one). Options through TAX_BENCH_ARGS, e.g.
+# TAX_BENCH_ARGS="--rounds 5 --duration 10" or "--keep-alive".
 .PHONY: bench-tax flamegraph
 TAX_BENCH_ARGS ?=
 

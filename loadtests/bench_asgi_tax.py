@@ -6,7 +6,12 @@ in a rotating order) so that a neighbour's load on a shared machine falls on all
 table shows medians, server CPU µs per request (from /proc, via psutil: steadier than throughput on
 a busy machine) and ratios to the stock stack measured in the same run.
 
-    python -m loadtests.bench_asgi_tax [--rounds 3] [--duration 5] [--connections 32]
+Like for like: each request comes on a new connection (`Connection: close`), on every server. That
+is how nginx's default upstream talks to a backend, and Gunicorn's sync worker closes after every
+response anyway, so a keep-alive client would spare only the ASGI servers the cost of a connection.
+`--keep-alive` measures the other way; its figures are labelled so.
+
+    python -m loadtests.bench_asgi_tax [--rounds 3] [--duration 5] [--connections 32] [--keep-alive]
 
 Its flame graphs are loadtests/profile_asgi_tax.py's (`make flamegraph`).
 """
@@ -55,10 +60,10 @@ def asgi(name: str, label: str, **env: str) -> Variant:
 
 
 VARIANTS = [
-    asgi("stock", "Django's ASGI stack as shipped (WhiteNoise)", DJANGO_ASGI_STACK="stock"),
+    asgi("stock", "Django's ASGI stack as shipped (WhiteNoise): the default", DJANGO_ASGI_STACK="stock"),
     asgi(
         "loop-middleware",
-        "+ Security, Common, CSRF, XFrame, Messages on the loop; ServeStatic",
+        "+ Security, Common, CSRF (but its process_view), XFrame, Messages on the loop; ServeStatic",
         DJANGO_SETTINGS_MODULE=STEPS,
         BENCH_ASGI_TAX_STEP="loop-middleware",
     ),
@@ -70,12 +75,12 @@ VARIANTS = [
     ),
     asgi(
         "async-native",
-        "+ pooled request thread, request signals only when they have work: the project's stack",
+        "+ pooled request thread, signals' hops only when they have work: DJANGO_ASGI_STACK=async-native",
         DJANGO_ASGI_STACK="async-native",
     ),
     asgi(
         "async-native-no-access-log",
-        "the project's stack, Uvicorn's access log off",
+        "async-native, Uvicorn's access log off",
         DJANGO_ASGI_STACK="async-native",
         UVICORN_ACCESS_LOG="false",
     ),
@@ -108,9 +113,9 @@ class Sample:
     errors: int
 
 
-def measure(server: RunningServer, path: str, connections: int, duration: float) -> Sample:
+def measure(server: RunningServer, path: str, connections: int, duration: float, keep_alive: bool) -> Sample:
     before = server.cpu_seconds()
-    result: LoadResult = run_load(f"{server.url}{path}", connections, duration)
+    result: LoadResult = run_load(f"{server.url}{path}", connections, duration, keep_alive)
     cpu = server.cpu_seconds() - before
     served = result.completed + result.late
     return Sample(result.requests_per_second, cpu / served * 1e6 if served else float("nan"), result.errors)
@@ -177,10 +182,12 @@ def print_table(hello: dict[str, list[Sample]], sleep: dict[str, list[Sample]]) 
         ceiling = median(hello[other], "cpu_us") / median(hello[name], "cpu_us")
         return f"{measured:.2f}x req/s measured, {ceiling:.2f}x by CPU ceiling"
 
-    print("\nhello, the project's stack (async-native, access log on) against:")
+    print("\nhello, async-native (access log on) against:")
     print(f"  the stock stack: {ratios('async-native', 'stock')}")
     print(f"  the stock stack without middleware: {ratios('async-native', 'no-middleware')}")
     print(f"  Gunicorn WSGI, same middleware, access logs on both: {ratios('async-native', 'gunicorn-wsgi')}")
+    print("hello, the stock stack (access log on) against:")
+    print(f"  Gunicorn WSGI, same middleware, access logs on both: {ratios('stock', 'gunicorn-wsgi')}")
     bound = SLEEP_CONNECTIONS / (SLEEP_MS / 1000)
     print(f"\nsleep?ms={SLEEP_MS} at {SLEEP_CONNECTIONS} connections, Little's-law bound {bound:,.0f} req/s:")
     for name, samples in sleep.items():
@@ -213,12 +220,16 @@ def bench(options: argparse.Namespace) -> None:
                 order = VARIANTS[round_number % len(VARIANTS) :] + VARIANTS[: round_number % len(VARIANTS)]
                 for variant in order:
                     path = HELLO[variant.config.interface]
-                    sample = measure(servers[variant.name], path, options.connections, options.duration)
+                    sample = measure(
+                        servers[variant.name], path, options.connections, options.duration, options.keep_alive
+                    )
                     hello[variant.name].append(sample)
                     print(f"round {round_number + 1} hello {variant.name}: {sample}", flush=True)
                 for name in SLEEP_VARIANTS[:: 1 if round_number % 2 == 0 else -1]:
                     path = f"/demo/async/sleep/?ms={SLEEP_MS}"
-                    sample = measure(servers[name], path, SLEEP_CONNECTIONS, options.duration)
+                    sample = measure(
+                        servers[name], path, SLEEP_CONNECTIONS, options.duration, options.keep_alive
+                    )
                     sleep[name].append(sample)
                     print(f"round {round_number + 1} sleep {name}: {sample}", flush=True)
         finally:
@@ -227,7 +238,8 @@ def bench(options: argparse.Namespace) -> None:
     print("\n" + "\n".join(facts))
     print(f"load average at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
     rounds = f"{options.rounds} interleaved rounds of {options.duration:g} s"
-    print(f"{rounds}, hello at {options.connections} connections")
+    connecting = "keep-alive connections" if options.keep_alive else "a new connection per request"
+    print(f"{rounds}, hello at {options.connections} clients, {connecting}")
     print_table(hello, sleep)
 
 
@@ -235,7 +247,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    parser.add_argument("--connections", type=int, default=32, help="connections for hello")
+    parser.add_argument("--connections", type=int, default=32, help="clients for hello")
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="reuse each client's connection where the server keeps it (Gunicorn's sync worker does not)",
+    )
     return parser.parse_args(argv)
 
 

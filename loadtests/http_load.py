@@ -1,10 +1,14 @@
 """A small closed-loop HTTP/1.1 load generator for loopback benchmarks (`make bench-tax`).
 
-`connections` keep-alive connections each send their next GET as soon as the last response is in,
-for `duration` seconds, then finish the request in flight: bounded in connections and in time, no
-think time, so throughput = connections / response time (Little's law). It reads only what a
-Django response can carry (Content-Length or chunked bodies) and reconnects when the server closes
-(Gunicorn's sync worker closes after every response). Written on asyncio streams (uvloop when
+`connections` clients each send their next GET as soon as the last response is in, for `duration`
+seconds, then finish the request in flight: bounded in connections and in time, no think time, so
+throughput = connections / response time (Little's law). It reads only what a Django response can
+carry (Content-Length or chunked bodies) and reconnects when the server closes.
+
+Two ways to connect: keep-alive (each client reuses its connection while the server keeps it), or
+a new connection per request (`Connection: close`, as nginx's default upstream speaks to a
+backend). Gunicorn's sync worker closes after every response whatever the client asks, so only the
+second compares it like for like with an ASGI server. Written on asyncio streams (uvloop when
 installed) so that one core drives a Django worker several times faster than that worker can serve.
 """
 
@@ -45,7 +49,9 @@ async def _read_body(reader: asyncio.StreamReader, head: bytes) -> None:
         await reader.readexactly(int(lowered[marker + 15 : end]))
 
 
-async def _one_connection(host: str, port: int, request: bytes, deadline: float, result: LoadResult) -> None:
+async def _one_connection(
+    host: str, port: int, request: bytes, deadline: float, result: LoadResult, close_each: bool
+) -> None:
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     try:
@@ -71,7 +77,7 @@ async def _one_connection(host: str, port: int, request: bytes, deadline: float,
                 result.completed += 1
             else:
                 result.late += 1
-            if b"connection: close" in head.lower():
+            if close_each or b"connection: close" in head.lower():
                 writer.close()
                 writer = None
     finally:
@@ -79,22 +85,26 @@ async def _one_connection(host: str, port: int, request: bytes, deadline: float,
             writer.close()
 
 
-async def load(url: str, connections: int, duration: float) -> LoadResult:
+async def load(url: str, connections: int, duration: float, keep_alive: bool = True) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    close = "" if keep_alive else "Connection: close\r\n"
+    request = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n{close}\r\n".encode()
     result = LoadResult()
     deadline = time.monotonic() + duration
-    clients = [_one_connection(host, port, request, deadline, result) for _ in range(connections)]
+    clients = [
+        _one_connection(host, port, request, deadline, result, close_each=not keep_alive)
+        for _ in range(connections)
+    ]
     await asyncio.gather(*clients)
     result.seconds = duration
     return result
 
 
-def run_load(url: str, connections: int, duration: float) -> LoadResult:
+def run_load(url: str, connections: int, duration: float, keep_alive: bool = True) -> LoadResult:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(load(url, connections, duration))
-    return uvloop.run(load(url, connections, duration))
+        return asyncio.run(load(url, connections, duration, keep_alive))
+    return uvloop.run(load(url, connections, duration, keep_alive))

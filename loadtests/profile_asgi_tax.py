@@ -61,7 +61,8 @@ def profile(server: RunningServer, output: Path, fmt: str, args: argparse.Namesp
     command += ["--duration", f"{args.duration:g}", "--rate", "250", "--gil", "--nonblocking"]
     command += ["--output", str(output)]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL) as profiler:
-        sample = measure(server, HELLO["asgi"], args.connections, args.duration)
+        # Keep-alive, as the graphs were drawn: they show where a request's CPU goes inside Django.
+        sample = measure(server, HELLO["asgi"], args.connections, args.duration, keep_alive=True)
         profiler.wait(60)
     measured = f"{sample.rps:,.0f} req/s, {sample.cpu_us:,.0f} µs/req"
     print(f"{server.config.name}: {measured} while py-spy sampled it", flush=True)

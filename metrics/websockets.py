@@ -11,21 +11,21 @@ from asgiref.typing import (
     ASGIReceiveEvent,
     ASGISendCallable,
     ASGISendEvent,
-    WebSocketScope,
+    Scope,
 )
 
 from metrics.instruments import WEBSOCKET_CONNECTIONS
 
 
 class CountOpenWebSockets:
-    """Wraps the application's websocket stack (myproject/asgi.py)."""
+    """Wraps the ASGI application (myproject/asgi.py); any other scope passes straight through."""
 
     def __init__(self, application: ASGI3Application) -> None:
         self.application = application
 
-    async def __call__(
-        self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] != "websocket":
+            return await self.application(scope, receive, send)
         open_ = False
 
         def closed() -> None:

@@ -1,53 +1,67 @@
-"""The project as an ASGI application: `uvicorn myproject.asgi:application` (or Daphne, Granian,
-Gunicorn's asgi worker, Gunicorn + UvicornWorker).
+"""
+ASGI config for myproject: `uvicorn myproject.asgi:application` (or Daphne, Granian, Gunicorn's asgi
+worker, Gunicorn + UvicornWorker).
 
-ASGI is asynchronous and not only HTTP: one event loop per process serves many connections at once,
-and the same application also answers WebSockets. Channels' ProtocolTypeRouter sends each
-connection to the right handler by its scope type.
+It exposes the ASGI callable as a module-level variable named ``application``: Channels'
+ProtocolTypeRouter, which sends each connection by its scope type, HTTP to Django's handler and
+WebSockets to the chat and report consumers. ASGI is asynchronous and not only HTTP: one event loop
+per process serves many connections at once, sockets that stay open for hours included.
+
+For more on this file: https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/ and Channels'
+tutorial, https://channels.readthedocs.io/en/latest/tutorial/part_2.html
 """
 
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
-# This entry point always means ASGI (set outright, like wsgi.py's "wsgi").
-os.environ["SERVER_INTERFACE"] = "asgi"
-
+from asgiref.typing import ASGI3Application
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
-# get_asgi_application() runs django.setup(): it must come before importing anything that touches
-# models (the consumers, the auth middleware), or that import fails with AppRegistryNotReady.
-django_asgi_app = get_asgi_application()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+# The project's: this entry point always means ASGI (settings.py reads it), whatever a parent
+# process left in the environment; wsgi.py sets "wsgi" the same way.
+os.environ["SERVER_INTERFACE"] = "asgi"
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+# Initialize Django's app registry early, before importing code that may import ORM models (the
+# consumers, Channels' auth middleware): that import would fail with AppRegistryNotReady.
+if settings.ASGI_STACK == "stock":
+    django_asgi_app = get_asgi_application()
+else:
+    # The project's opt-in, DJANGO_ASGI_STACK=async-native: its tuned handler, built in place of
+    # Django's so the middleware is loaded once (async_native/, docs/asgi-tax.md).
+    from async_native import get_asgi_application as get_async_native_application
 
-from metrics.websockets import CountOpenWebSockets  # noqa: E402
-from myproject.asgi_handler import asgi_http_application  # noqa: E402
-from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
-from myproject.realtime.origin import allowed_origins_only  # noqa: E402
-from myproject.routing import websocket_urlpatterns  # noqa: E402
-from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
+    django_asgi_app = get_async_native_application()
 
-# The recorder behind the /demo/wire/ page sits first inside each protocol, so that it sees the
-# scope and the events as the server exchanges them. It records that page's capture request and
-# echo socket only and passes everything else straight through.
-application = ProtocolTypeRouter(
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+
+from myproject.realtime.origin import allowed_origins_only
+from myproject.routing import websocket_urlpatterns
+
+application: ASGI3Application = ProtocolTypeRouter(
     {
-        # Django's handler, or the project's async-native one (DJANGO_ASGI_STACK, docs/asgi-tax.md).
-        "http": ASGIWireRecorder(asgi_http_application(django_asgi_app)),
-        # Browsers send cookies with a WebSocket handshake from any site, so the Origin check is
-        # what stops another site from opening a socket with the visitor's session.
-        # Outermost, the count of open sockets behind /metrics (metrics/websockets.py).
-        "websocket": CountOpenWebSockets(
-            ASGIWireRecorder(
-                allowed_origins_only(
-                    # Channels' stubs want their own URLPattern subclass, which Django's re_path
-                    # never returns.
-                    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
-                )
-            )
+        "http": django_asgi_app,
+        # Browsers send cookies with a WebSocket handshake from any site: the origin check (Django's
+        # CSRF origin rule, scheme, host and port; myproject/realtime/origin.py) stops another site
+        # from opening a socket with the visitor's session.
+        "websocket": allowed_origins_only(
+            # Channels' stubs want their own URLPattern subclass, which Django's re_path never returns.
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
         ),
     }
 )
 
+# The project's wrappers, each for one reason -------------------------------------------------------
+from metrics.websockets import CountOpenWebSockets  # noqa: E402
+from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
+from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
+
+# Counts the open WebSockets that /metrics reports, the signal that scales this stack
+# (metrics/websockets.py); HTTP passes straight through.
+application = CountOpenWebSockets(application)
+# Outermost, so that it sees the scope and events as the server exchanges them: the recorder behind
+# the /demo/wire/ page. It records that page's request and socket only, passing the rest through.
+application = ASGIWireRecorder(application)
+# A process without Redis cannot reach the other stack's processes: it says so as it starts.
 warn_if_channel_layer_is_process_local("asgi")

@@ -89,29 +89,28 @@ INSTALLED_APPS = [
 
 # The ASGI stack ----------------------------------------------------------------------------------
 # DJANGO_ASGI_STACK picks what an ASGI process runs for HTTP (docs/asgi-tax.md):
-# - "stock": Django's ASGIHandler and Django's middleware as shipped, with WhiteNoise. Every
-#   request pays about fifteen hand-offs to a thread and back, and two new OS threads.
-# - "async-native" (the default): the same middleware as subclasses whose hooks run on the event
-#   loop, ServeStatic for static files, and a handler that reuses the request's thread
-#   (myproject/middleware.py, myproject/asgi_handler.py). Same behaviour, proved by the tests on
-#   both stacks, at about a third of the CPU per request.
-# The project runs async-native everywhere (make run, the Procfile, the containers) because that is
-# the ASGI stack it recommends; "stock" stays one variable away, so that `make compare`,
-# `make bench-tax` and readers can measure the difference. WSGI processes always run the stock
-# list: their middleware calls are plain function calls, with no tax to cut, and ServeStatic's
-# Django middleware is async-only.
+# - "stock" (the default): Django's ASGIHandler and the middleware below, as Django ships them.
+# - "async-native" (opt-in): the async_native package's handler, which loads its own subclasses in
+#   place of Django's middleware classes (and ServeStatic in place of WhiteNoise), so that their hooks
+#   run on the event loop, and reuses request threads. myproject/asgi.py builds it; MIDDLEWARE still
+#   names Django's classes, which Django's system checks look for.
+# WSGI processes ignore it: their middleware calls are plain function calls, with no tax to cut.
 ASGI_STACKS = ("stock", "async-native")
-ASGI_STACK = env.str("DJANGO_ASGI_STACK", default="async-native")
+ASGI_STACK = env.str("DJANGO_ASGI_STACK", default="stock")
 if ASGI_STACK not in ASGI_STACKS:
     raise ImproperlyConfigured(f"DJANGO_ASGI_STACK must be 'stock' or 'async-native', not {ASGI_STACK!r}.")
 
-STOCK_MIDDLEWARE = [
-    # Outermost, so that every response (errors and static files included) names its interface.
+MIDDLEWARE = [
+    # Outermost: counts and times every request, and answers /metrics (metrics/). Async-capable.
+    "metrics.middleware.RequestMetricsMiddleware",
+    # So that every response (errors and static files included) names its interface.
     "myproject.middleware.InterfaceHeaderMiddleware",
     # Before anything that may answer early (CommonMiddleware's redirects), so that a preflight
     # OPTIONS and every probe answer get their CORS headers. Async-capable: no thread hop.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files, right after SecurityMiddleware as WhiteNoise asks (in production nginx or a CDN
+    # serves them in front).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,30 +122,9 @@ STOCK_MIDDLEWARE = [
     # so under ASGI it adds no thread hop of its own.
     "axes.middleware.AxesMiddleware",
 ]
-# The same list, in the same order, each entry async-capable: one sync-only entry would put itself
-# and its async neighbours back on a thread.
-ASYNC_NATIVE_MIDDLEWARE = [
-    "myproject.middleware.InterfaceHeaderMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
-    "myproject.middleware.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
-    "myproject.middleware.SessionMiddleware",
-    "myproject.middleware.CommonMiddleware",
-    "myproject.middleware.CsrfViewMiddleware",
-    "myproject.middleware.AuthenticationMiddleware",
-    "myproject.middleware.MessageMiddleware",
-    "myproject.middleware.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
-]
-if SERVER_INTERFACE == "asgi" and ASGI_STACK == "async-native":
-    MIDDLEWARE = ASYNC_NATIVE_MIDDLEWARE
-else:
-    MIDDLEWARE = STOCK_MIDDLEWARE
-# Outermost on both lists: counts and times every request, and answers /metrics (metrics/).
-MIDDLEWARE = ["metrics.middleware.RequestMetricsMiddleware", *MIDDLEWARE]
 
 # For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
-# interface. It keeps the X-Interface header (async-native, so no thread hop under ASGI) and drops
+# interface. It keeps the X-Interface header (async-capable, so no thread hop under ASGI) and drops
 # everything else; sessions, logins, CSRF and messages stop working. Never set it on a real site.
 if env.bool("DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE", default=False):
     MIDDLEWARE = ["myproject.middleware.InterfaceHeaderMiddleware"]

@@ -129,10 +129,13 @@ def live_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks
 @pytest.fixture(params=["wsgi", "asgi-stock", "asgi-async-native"])
 def interface(request) -> str:
     """Run the test once through Django's WSGI handler and once through its ASGI handler with each
-    ASGI middleware list (DJANGO_ASGI_STACK); returns the interface, "wsgi" or "asgi"."""
+    stack's middleware (DJANGO_ASGI_STACK: Django's, or the async_native package's classes in their
+    place); returns the interface, "wsgi" or "asgi"."""
     if request.param == "asgi-async-native":
+        from async_native import middleware_in_place_of
+
         settings = request.getfixturevalue("settings")
-        settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE
+        settings.MIDDLEWARE = middleware_in_place_of(settings.MIDDLEWARE)
     return request.param.partition("-")[0]
 
 

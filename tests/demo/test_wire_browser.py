@@ -25,14 +25,9 @@ def page():
 
 @pytest.fixture(scope="module")
 def debug_stacks(live_database, shared_redis_url, server_logs) -> Iterator[tuple[WebServer, WebServer]]:
-    """As `make run` starts them: debug on, the stock ASGI stack here, and Gunicorn's pages sending
-    their sockets to Uvicorn's port (ASGI_STACK_PORT)."""
-    env = base_environment(
-        DATABASE_URL=live_database.url,
-        REDIS_URL=shared_redis_url,
-        DJANGO_DEBUG="1",
-        DJANGO_ASGI_STACK="stock",
-    )
+    """As `make run` starts them: debug on, Django's ASGI stack (the default), and Gunicorn's pages
+    sending their sockets to Uvicorn's port (ASGI_STACK_PORT)."""
+    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, DJANGO_DEBUG="1")
     asgi = uvicorn_server(env, server_logs)
     wsgi = gunicorn_server({**env, "ASGI_STACK_PORT": str(asgi.port)}, server_logs)
     # Gunicorn's page opens its socket on Uvicorn, from Gunicorn's origin: trusted, as `make run`

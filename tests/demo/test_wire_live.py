@@ -19,10 +19,10 @@ HTTP_EVENTS = ["received http.request", "sent http.response.start", "sent http.r
 
 
 @pytest.fixture(scope="module")
-def stock_uvicorn(live_database, shared_redis_url, server_logs) -> Iterator[WebServer]:
-    """Uvicorn with Django's ASGI stack as shipped (live_stacks runs the async-native one)."""
+def async_native_uvicorn(live_database, shared_redis_url, server_logs) -> Iterator[WebServer]:
+    """Uvicorn with the opt-in async-native stack (live_stacks runs Django's, the default)."""
     env = base_environment(
-        DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, DJANGO_ASGI_STACK="stock"
+        DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, DJANGO_ASGI_STACK="async-native"
     )
     server = uvicorn_server(env, server_logs)
     server.start()
@@ -30,9 +30,9 @@ def stock_uvicorn(live_database, shared_redis_url, server_logs) -> Iterator[WebS
     server.stop()
 
 
-@pytest.fixture(params=["async-native", "stock"])
+@pytest.fixture(params=["stock", "async-native"])
 def asgi_server(request, live_stacks) -> WebServer:
-    return live_stacks.asgi if request.param == "async-native" else request.getfixturevalue("stock_uvicorn")
+    return live_stacks.asgi if request.param == "stock" else request.getfixturevalue("async_native_uvicorn")
 
 
 def test_gunicorn_hands_django_an_environ_and_django_calls_start_response(live_stacks):

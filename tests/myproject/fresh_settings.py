@@ -19,6 +19,11 @@ KEPT = {"DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY"}
 
 def load_settings(expression: str, **environment: str | None) -> subprocess.CompletedProcess:
     """Runs the settings, then prints `expression` (Python, with `settings` in scope) as JSON."""
+    return run_python(PRINT_JSON.format(expression=expression), **environment)
+
+
+def run_python(code: str, **environment: str | None) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter in the project's folder, with that environment."""
     env = base_environment(DJANGO_SETTINGS_MODULE="myproject.settings")
     for name in list(env):
         if (name.startswith(("DJANGO_", "REDIS_")) and name not in KEPT) or name in {
@@ -32,7 +37,7 @@ def load_settings(expression: str, **environment: str | None) -> subprocess.Comp
         else:
             env[name] = value
     return subprocess.run(
-        [sys.executable, "-c", PRINT_JSON.format(expression=expression)],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -5,6 +5,7 @@ import requests
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
+from async_native import middleware_in_place_of
 from stacks.environment import base_environment
 from stacks.web import uvicorn_server
 
@@ -19,8 +20,8 @@ def static_get(stack: str, settings, **headers) -> tuple[int, dict[str, str | No
         body = b"".join(response.streaming_content) if response.status_code == 200 else b""
         return response.status_code, {name: response.get(name) for name in CACHING_HEADERS}, body
 
-    native = stack == "asgi-async-native"
-    settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE if native else settings.STOCK_MIDDLEWARE
+    if stack == "asgi-async-native":
+        settings.MIDDLEWARE = middleware_in_place_of(settings.MIDDLEWARE)
 
     async def get():
         response = await AsyncClient().get(STYLESHEET, headers=headers)

@@ -1,6 +1,6 @@
 """The async-native ASGI handler: the request's thread comes from a pool, all of a request's sync
-code runs on it, and a `hello` costs one hop (myproject/asgi_handler.py). What the request signals'
-receivers see is in test_asgi_handler_signals.py.
+code runs on it, and a `hello` costs no hop (async_native/handler.py). What the request signals'
+receivers see is in test_request_signals.py.
 
 The handlers are called in process with a hand-made HTTP scope, on the test's event loop."""
 
@@ -14,8 +14,9 @@ from django.core import signals
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
 
-from myproject.asgi_handler import PooledThreadASGIHandler, RequestThreadPool
-from tests.myproject.asgi_calls import json_body, serve, status_of
+from async_native.handler import PooledThreadASGIHandler
+from async_native.request_threads import RequestThreadPool
+from tests.async_native.asgi_calls import json_body, serve, status_of
 
 
 async def test_hello_with_the_full_middleware_makes_no_hop(async_native, hops):
@@ -227,17 +228,25 @@ def function_code(function) -> str:
     return ast.unparse(definition)
 
 
-def test_the_pooled_handlers_handle_is_djangos_with_the_signals_sent_its_own_way():
+def test_the_pooled_handlers_handle_is_djangos_with_its_four_changes():
     # When an upgrade changes Django's handle(), this fails: port the change, then check the lines.
     djangos = function_code(ASGIHandler.handle)
     sent_by_django = "await signals.request_started.asend(sender=self.__class__, scope=scope)"
+    dispatched_by_django = "response = await self.run_get_response(request)"
     closed_by_django = "await sync_to_async(response.close)()"
-    assert sent_by_django in djangos
-    assert djangos.count(closed_by_django) == 1
+    finished_by_django = "await signals.request_finished.asend(sender=self.__class__)"
+    for line in (sent_by_django, dispatched_by_django, closed_by_django, finished_by_django):
+        assert djangos.count(line) == 1, line
 
-    assert function_code(PooledThreadASGIHandler.handle) == djangos.replace(
-        sent_by_django, "await self.send_request_started(scope)"
-    ).replace(closed_by_django, "await self.close_response(response)")
+    assert function_code(PooledThreadASGIHandler.handle) == (
+        djangos.replace(sent_by_django, "await self.send_request_started(scope)")
+        .replace(
+            dispatched_by_django,
+            f"await self.dispatch_unless_gone(tasks[0])\n        {dispatched_by_django}",
+        )
+        .replace(closed_by_django, "await self.close_response(response)")
+        .replace(finished_by_django, "await signals.request_finished.asend(sender=SENDER)")
+    )
 
 
 def test_django_splits_a_signals_receivers_into_sync_and_async_ones():

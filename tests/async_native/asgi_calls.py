@@ -1,5 +1,5 @@
 """Calling an ASGI handler in process, with a hand-made HTTP scope, on the test's event loop (for
-test_asgi_handler.py and test_asgi_handler_signals.py; the handlers are fixtures in conftest.py)."""
+test_handler.py and test_request_signals.py; the handlers are fixtures in conftest.py)."""
 
 import asyncio
 import json

@@ -1,8 +1,8 @@
 """Django's request signals under both ASGI stacks: every receiver still runs, once per request, in
 order, and on the async-native stack on the request's own thread, where the database connection
-lives (myproject/asgi_handler.py, `send_request_started`).
+lives (async_native/handler.py, `send_request_started`).
 
-The handlers are called in process (tests/myproject/asgi_calls.py); `stack` runs a test on both."""
+The handlers are called in process (tests/async_native/asgi_calls.py); `stack` runs a test on both."""
 
 import asyncio
 import gc
@@ -11,16 +11,13 @@ import warnings
 
 import pytest
 from django.core import signals
+from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.urls import get_script_prefix
 
-from tests.myproject.asgi_calls import http_scope, serve, status_of
-
-
-@pytest.fixture(params=["stock", "async-native"])
-def stack(request):
-    return request.getfixturevalue(request.param.replace("-", "_"))
+from async_native.handler import THREAD_TIDYING_RECEIVERS
+from tests.async_native.asgi_calls import http_scope, serve, status_of
 
 
 @pytest.fixture
@@ -60,12 +57,17 @@ async def test_an_async_view_sends_both_signals_once_in_order(stack, events):
     assert names(events) == ["started", "finished"]
 
 
-async def test_on_the_async_native_stack_both_signals_reach_the_request_thread_in_one_hop(
+async def test_with_a_receiver_of_its_own_the_async_native_stack_sends_the_signals_as_django_does(
     async_native, events, hops
 ):
+    # A receiver that is not one of Django's tidying ones: request_started gets its hop before the
+    # middleware, and request_finished comes from response.close(), both on the request's thread.
     await serve(async_native, "/demo/async/hello/")
 
-    assert len(hops) == 1, hops
+    assert hops == [
+        "sync_to_async('Signal.asend.<locals>.sync_send')",
+        "sync_to_async('HttpResponseBase.close')",
+    ]
     (thread,) = threads(events)
     assert thread.startswith("django-request")
 
@@ -112,13 +114,12 @@ async def test_the_request_threads_database_connection_is_closed_on_that_thread_
     assert closed == opened
 
 
-async def test_a_client_that_disconnects_still_gets_both_signals_on_its_thread(stack, events, hops):
+async def test_a_client_that_disconnects_still_gets_both_signals_on_its_thread(stack, events):
     sent = await serve(stack, "/demo/async/sleep/", "ms=5000", disconnect_after=0.1)
 
     assert status_of(sent) is None
     assert names(events) == ["started", "finished"]
     if stack.__class__.__name__ == "PooledThreadASGIHandler":
-        assert len(hops) == 1, hops  # request_finished's receivers, with request_started's ahead of them
         (thread,) = threads(events)
         assert thread.startswith("django-request")
 
@@ -139,25 +140,35 @@ async def test_a_request_django_cannot_decode_sends_both_signals(stack, events):
     assert names(events) == ["started", "finished"]
 
 
-async def test_request_started_reaches_its_receivers_when_the_handler_fails_before_any_sync_call(
-    async_native, events
+async def test_held_back_receivers_still_run_when_the_handler_fails_before_any_sync_call(
+    async_native, monkeypatch
 ):
+    seen: list[str] = []
+
+    def tidy(**kwargs) -> None:  # counted among Django's tidying receivers, so it is held back
+        seen.append(threading.current_thread().name)
+
+    monkeypatch.setattr("async_native.handler.THREAD_TIDYING_RECEIVERS", (*THREAD_TIDYING_RECEIVERS, tidy))
+
     async def receive() -> dict:  # a second http.request, where only a disconnect may come
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict) -> None:
         pass
 
-    with pytest.raises(AssertionError, match="Invalid ASGI message"):
-        await async_native(scope=http_scope("/demo/async/hello/"), receive=receive, send=send)
+    signals.request_started.connect(tidy)
+    try:
+        with pytest.raises(AssertionError, match="Invalid ASGI message"):
+            await async_native(scope=http_scope("/demo/async/hello/"), receive=receive, send=send)
+    finally:
+        signals.request_started.disconnect(tidy)
 
     # The receivers were handed to the request's thread on their own as the handler gave up.
     for _ in range(100):
-        if events:
+        if seen:
             break
         await asyncio.sleep(0.05)
-    assert names(events) == ["started"]  # Django sends no request_finished on this path either
-    (thread,) = threads(events)
+    (thread,) = seen
     assert thread.startswith("django-request")
 
 
@@ -194,3 +205,46 @@ async def test_request_started_receivers_see_the_requests_scope_and_script_prefi
         signals.request_started.disconnect(record)
 
     assert seen == [("/mounted/demo/async/hello/", "/mounted/"), ("/mounted/demo/sync/hello/", "/mounted/")]
+
+
+async def test_a_request_started_receiver_runs_before_the_view_answers(stack):
+    # An error-reporting or APM library's receiver: it must see the request begin, as on Django's.
+    order: list[str] = []
+
+    def library_receiver(**kwargs) -> None:
+        order.append("request_started")
+
+    async def receive() -> dict:
+        if "request" not in order:
+            order.append("request")
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # connected until Django stops listening
+        return {}
+
+    async def send(message: dict) -> None:
+        order.append(message["type"])
+
+    signals.request_started.connect(library_receiver)
+    try:
+        async with asyncio.timeout(10):
+            await stack(scope=http_scope("/demo/async/hello/"), receive=receive, send=send)
+    finally:
+        signals.request_started.disconnect(library_receiver)
+
+    assert order == ["request", "request_started", "http.response.start", "http.response.body"]
+
+
+@pytest.mark.parametrize("signal", [signals.request_started, signals.request_finished])
+async def test_a_receiver_connected_for_djangos_asgi_handler_hears_the_signal(stack, signal):
+    heard: list[type] = []
+
+    def receiver(sender, **kwargs) -> None:
+        heard.append(sender)
+
+    signal.connect(receiver, sender=ASGIHandler)
+    try:
+        assert status_of(await serve(stack, "/demo/async/hello/")) == 200
+    finally:
+        signal.disconnect(receiver, sender=ASGIHandler)
+
+    assert heard == [ASGIHandler]

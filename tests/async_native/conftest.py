@@ -1,4 +1,4 @@
-"""Fixtures of the ASGI handler tests: both stacks' handlers, and what a request costs them."""
+"""Fixtures of the async_native tests: both stacks' handlers, and what a request costs them."""
 
 import threading
 
@@ -7,19 +7,25 @@ from asgiref.sync import AsyncToSync, SyncToAsync
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 
-from myproject.asgi_handler import PooledThreadASGIHandler
+from async_native.handler import PooledThreadASGIHandler
 
 
 @pytest.fixture
-def async_native(settings):
-    settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE
+def async_native():
+    """The package's handler: it loads its middleware classes in place of Django's."""
     return PooledThreadASGIHandler()
 
 
 @pytest.fixture
-def stock(settings):
-    settings.MIDDLEWARE = settings.STOCK_MIDDLEWARE
+def stock():
+    """Django's handler and middleware, as shipped."""
     return ASGIHandler()
+
+
+@pytest.fixture(params=["stock", "async-native"])
+def stack(request):
+    """The test runs once on each stack's handler."""
+    return request.getfixturevalue(request.param.replace("-", "_"))
 
 
 @pytest.fixture
