@@ -58,8 +58,10 @@ CACHE = ROOT / ".cache" / "django-upstream"
 
 # Django's test modules for what the project replaces: the ASGI handler and the request cycle
 # (asgi, handlers, signals, requests_tests, middleware_exceptions, test_client), each middleware
-# (middleware, csrf_tests, sessions_tests, auth_tests, messages_tests), and the decorators built
-# from middleware (decorators).
+# (middleware, csrf_tests, sessions_tests, auth_tests, messages_tests), the decorators built from
+# middleware (decorators), and four cheap ones that lean on the CSRF middleware: a fallback
+# middleware behind it (flatpages_tests), its log (logging_tests), its token in templates
+# (template_backends) and its failure view (view_tests).
 TEST_MODULES = (
     "asgi",
     "handlers",
@@ -73,6 +75,10 @@ TEST_MODULES = (
     "requests_tests",
     "decorators",
     "test_client",
+    "flatpages_tests",
+    "logging_tests",
+    "template_backends",
+    "view_tests",
 )
 
 # Two processes: this machine's cores, and CI's.
@@ -328,7 +334,8 @@ def run_django_tests_here(tests_dir: Path, parallel: int, modules: list[str]) ->
     os.environ["DJANGO_SETTINGS_MODULE"] = "test_sqlite"
     from django.conf import settings
 
-    settings.TEST_RUNNER = f"{__spec__.name if __spec__ else __name__}.OutcomeRecordingRunner"
+    # By its import path: in this process `__main__` is runtests.py while it runs.
+    settings.TEST_RUNNER = "deploy.django_upstream_tests.OutcomeRecordingRunner"
     sys.argv = ["runtests.py", "--settings", "test_sqlite", "--parallel", str(parallel), "--noinput"]
     sys.argv += modules
     runpy.run_path(str(tests_dir / "runtests.py"), run_name="__main__")
