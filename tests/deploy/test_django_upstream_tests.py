@@ -9,6 +9,7 @@ import tarfile
 import textwrap
 import unittest
 from pathlib import Path
+from types import ModuleType
 
 import django
 import pytest
@@ -18,6 +19,7 @@ from deploy.django_upstream_tests import (
     differences,
     fetch_django_tests,
     pinned_django_version,
+    replacements,
     summary,
 )
 from stacks.processes import ROOT
@@ -124,6 +126,14 @@ def test_the_summary_counts_each_run_and_the_differences():
     assert summary(stock, substituted) == (
         "3 tests, stock: 2 passed/1 skipped, substituted: 1 error/1 passed/1 skipped, differences: 1"
     )
+
+
+def test_the_mapping_comes_from_the_async_native_package(monkeypatch):
+    package = ModuleType("async_native")
+    package.REPLACEMENTS = {"django.middleware.csrf.CsrfViewMiddleware": "async_native.middleware.Csrf"}
+    monkeypatch.setitem(sys.modules, "async_native", package)
+
+    assert replacements() == {"django.middleware.csrf.CsrfViewMiddleware": "async_native.middleware.Csrf"}
 
 
 SUBSTITUTION_PROBE = textwrap.dedent(
