@@ -31,7 +31,7 @@ run: export REDIS_URL := redis://127.0.0.1:$(EMBEDDED_REDIS_PORT)/0
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev migrate seed run test test-fast lint format clean check-kubernetes
+.PHONY: help install install-dev migrate seed run test test-fast test-django lint format clean check-kubernetes
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,11 @@ test: install-dev ## Run the whole test suite (real servers, Redis, browsers inc
 test-fast: install-dev ## Only the tests that start no process (about a minute)
 	$(BIN)/pytest -m "not live and not browser"
 
+# Django's own tests for the classes the async-native stack replaces, stock and substituted
+# (deploy/django_upstream_tests.py). Django's source distribution is kept in .cache/django-upstream/.
+test-django: install-dev ## Django's tests of the replaced handler and middleware: stock vs the project's classes
+	$(BIN)/python -m deploy.django_upstream_tests
+
 lint: install-dev ## Check style (ruff) and types (mypy, Django and Channels stubs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -97,7 +102,7 @@ format: install-dev ## Reformat with ruff
 	$(BIN)/ruff format .
 
 clean: ## Remove the virtualenv, the SQLite database and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache
+.PHONY: help install install-dev migrate seed run test test-fast test-django lint format clean check-kubernetes
 
 # Reports benchmarks (docs/reports.md). The 1,000,000-line shop is seeded once into
 # loadtests/results/reports/shop.sqlite3; add REPORTS_BENCH_ARGS="--database-url postgres://..."

@@ -31,7 +31,8 @@ def python_files(names: list[str]) -> list[Path]:
 
 
 def local_modules() -> set[str]:
-    return {path.name for path in ROOT.iterdir() if (path / "__init__.py").exists()} | {
+    # Packages, and folders of modules imported as namespace packages (deploy.django_upstream_tests).
+    return {path.name for path in ROOT.iterdir() if path.is_dir() and any(path.glob("*.py"))} | {
         path.stem for path in ROOT.glob("*.py")
     }
 
