@@ -85,10 +85,20 @@ class PooledThreadASGIHandler(ASGIHandler):
     """ASGIHandler whose requests borrow their thread from a pool and make the request signals' hops
     only when they have work (see the module docstring)."""
 
+    # Set by __init__; a subclass that skips its parents' __init__, as Django's
+    # ASGIStaticFilesHandler does, gets a pool of its own on first use instead of an AttributeError.
+    _threads: RequestThreadPool | None = None
+
     def __init__(self, pool: RequestThreadPool | None = None) -> None:
         refuse_unported_django()
         super().__init__()
-        self.threads = pool or RequestThreadPool()
+        self._threads = pool or RequestThreadPool()
+
+    @property
+    def threads(self) -> RequestThreadPool:
+        if self._threads is None:
+            self._threads = RequestThreadPool()
+        return self._threads
 
     def load_middleware(self, is_async: bool = False) -> None:
         """Django's, on the middleware list with the package's classes in place of Django's.

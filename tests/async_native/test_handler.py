@@ -64,6 +64,21 @@ async def test_a_def_view_makes_two_hops_its_own_and_the_close(async_native, hop
     assert hops == ["sync_to_async('sync_hello')", "sync_to_async('HttpResponseBase.close')"]
 
 
+async def test_a_subclass_that_skips_init_serves_like_djangos_static_files_handler():
+    # Django's ASGIStaticFilesHandler(StaticFilesHandlerMixin, ASGIHandler) never calls
+    # ASGIHandler.__init__; built on the pooled handler (as make test-django builds it), it must work.
+    class SkipsInit(PooledThreadASGIHandler):
+        def __init__(self) -> None:
+            self.handler = ASGIHandler()
+
+    handler = SkipsInit()
+    handler.load_middleware(is_async=True)
+
+    sent = await serve(handler, "/demo/sync/hello/")
+
+    assert status_of(sent) == 200
+
+
 async def test_the_stock_stack_hops_for_each_middleware_hook(stock, hops):
     sent = await serve(stock, "/demo/async/hello/")
 
