@@ -9,7 +9,7 @@ after IDLE_SECONDS.
 
 /ws/race/: the race page's driver. The page sends one race frame; the consumer runs it
 (demo/racing.py) and streams a frame per lane as each request ends. A socket runs one race at a
-time, a process at most MAX_RACES_PER_PROCESS; every frame is checked (demo/race.py), and a bad one
+time, a client one at a time, a process at most MAX_RACES_PER_PROCESS; every frame is checked (demo/race.py), and a bad one
 gets an error frame while the socket stays open.
 """
 
@@ -24,7 +24,7 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 
 from demo import protocol
 from demo.race import BadRace, Race, race_from
-from demo.racing import raced_stacks, races_running, run_race
+from demo.racing import clients_racing, raced_stacks, races_running, run_race
 from myproject.realtime import RealtimeConsumer
 from myproject.wire_recorder import SCOPE_TOKEN_KEY
 
@@ -97,15 +97,25 @@ class RaceConsumer(RealtimeConsumer):
             race = race_from(frame)
         except BadRace as error:
             return await self.send_frame(protocol.error_frame("invalid_race", error.detail))
+        client = self.client_address()
+        if client in clients_racing.get():
+            return await self.send_frame(
+                protocol.error_frame("client_busy", "A race from your address is running; one at a time.")
+            )
         semaphore = races_running.get()
         if semaphore.locked():
             return await self.send_frame(
                 protocol.error_frame("server_busy", "This server is running other races; try again soon.")
             )
         await semaphore.acquire()
-        self.race = asyncio.create_task(self.run(race, semaphore))
+        clients_racing.get().add(client)
+        self.race = asyncio.create_task(self.run(race, semaphore, client))
 
-    async def run(self, race: Race, semaphore: asyncio.Semaphore) -> None:
+    def client_address(self) -> str:
+        client = self.scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+    async def run(self, race: Race, semaphore: asyncio.Semaphore, client: str) -> None:
         try:
             await run_race(race, self.stacks, self.send_frame)
         except (OSError, RuntimeError):
@@ -116,6 +126,7 @@ class RaceConsumer(RealtimeConsumer):
                 await self.send_frame(protocol.error_frame("driver_failed", "The race failed; see the log."))
         finally:
             semaphore.release()
+            clients_racing.get().discard(client)
 
     async def release(self) -> None:
         if self.race is not None:
