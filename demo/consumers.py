@@ -9,8 +9,8 @@ after IDLE_SECONDS.
 
 /ws/race/: the race page's driver. The page sends one race frame; the consumer runs it
 (demo/racing.py) and streams a frame per lane as each request ends. A socket runs one race at a
-time, a client one at a time, a process at most MAX_RACES_PER_PROCESS; every frame is checked (demo/race.py), and a bad one
-gets an error frame while the socket stays open.
+time, a client address one at a time, a process at most MAX_RACES_PER_PROCESS; every frame is
+checked (demo/race.py), and a bad one gets an error frame while the socket stays open.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from demo.probe_slots import EVERY_INTERFACE, WSGI_ONLY
 from demo.probes import (
     DB_PROBE_ROWS,
     MAX_CPU_MS,
@@ -37,7 +38,6 @@ from demo.probes import (
     takes_probe_slot,
     wait_from,
 )
-from demo.probe_slots import EVERY_INTERFACE, WSGI_ONLY
 from demo.race import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
 from myproject.serving import interface_of
 from myproject.stack_layout import websocket_port

@@ -217,7 +217,10 @@ def demo_statuses(**environment: str | None) -> list[int]:
     statuses = """[
         *(__import__("django.test").test.Client().get(path, HTTP_HOST="127.0.0.1").status_code
           for path in ("/demo/", "/demo/async/blocking/?ms=0", "/demo/race/")),
-        int(any(str(p.pattern) == "ws/race/" for p in __import__("myproject.routing").routing.websocket_urlpatterns)),
+        int(any(
+            str(pattern.pattern) == "ws/race/"
+            for pattern in __import__("myproject.routing").routing.websocket_urlpatterns
+        )),
     ]"""
     result = load_settings_printing(statuses, **environment)
     assert result.returncode == 0, result.stderr
