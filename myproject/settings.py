@@ -128,7 +128,8 @@ ASYNC_NATIVE_MIDDLEWARE = [
     "myproject.middleware.InterfaceHeaderMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "myproject.middleware.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
+    # ServeStatic, with a missing file a 404 as on the other stacks (myproject/static_files.py).
+    "myproject.static_files.ServeStaticMiddleware",
     "myproject.middleware.SessionMiddleware",
     "myproject.middleware.CommonMiddleware",
     "myproject.middleware.CsrfViewMiddleware",
@@ -560,14 +561,29 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            # DisallowedHost and the other client errors: Django logs each with its traceback, and
+            # the Host header (10 KB, if a client likes) twice.
+            "filters": ["client_error_on_one_line"],
+        }
+    },
     # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process: one
     # line when Redis goes, one when it is back (myproject/realtime.py).
-    "filters": {"one_line_per_outage": {"()": "myproject.realtime.OneLinePerLayerOutage"}},
+    "filters": {
+        "one_line_per_outage": {"()": "myproject.realtime.OneLinePerLayerOutage"},
+        # What a client can make the servers write is one short line per event (myproject/log_filters.py).
+        "client_error_on_one_line": {"()": "myproject.log_filters.ClientErrorOnOneLine"},
+        "invalid_utf8_on_one_line": {"()": "myproject.log_filters.InvalidUtf8OnOneLine"},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
         "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
+        # No handlers here, so Uvicorn's own stay as they are (its access and error lines).
+        "uvicorn.error": {"filters": ["invalid_utf8_on_one_line"]},
         # Axes logs four INFO lines per login; its warnings (failures, lockouts) are the news.
         "axes": {"level": "WARNING"},
     },

@@ -24,7 +24,7 @@ def test_an_asgi_process_runs_the_async_native_stack_by_default():
     loaded = stack_for(SERVER_INTERFACE="asgi")
 
     assert loaded["stack"] == "async-native"
-    assert "servestatic.middleware.ServeStaticMiddleware" in loaded["middleware"]
+    assert "myproject.static_files.ServeStaticMiddleware" in loaded["middleware"]
     assert "myproject.middleware.SessionMiddleware" in loaded["middleware"]
 
 
