@@ -11,6 +11,7 @@ sampled every half second, against the 20 MB the project allows (docs/reliabilit
 
     python -m loadtests.hostile                                   # every server, every frame, 60 s
     python -m loadtests.hostile --servers uvicorn --frames ping --duration 15
+    python -m loadtests.hostile --duration 10 --env UVICORN_WS=auto --env GRANIAN_WEBSOCKETS=1
 """
 
 from __future__ import annotations
@@ -84,15 +85,19 @@ def open_socket(port: int, path: str) -> socket.socket:
             f"Origin: http://127.0.0.1:{port}\r\n\r\n"
         ).encode()
     )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(1)  # byte by byte: nothing after the head is read
-        if not chunk:
-            raise ConnectionError("the server closed the handshake")
-        head += chunk
-    status = head.split(b"\r\n", 1)[0]
-    if b" 101 " not in status + b" ":
-        raise ConnectionError(f"handshake refused: {status.decode(errors='replace')}")
+    try:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1)  # byte by byte: nothing after the head is read
+            if not chunk:
+                raise ConnectionError("the server closed the handshake")
+            head += chunk
+        status = head.split(b"\r\n", 1)[0]
+        if b" 101 " not in status + b" ":
+            raise ConnectionError(f"handshake refused: {status.decode(errors='replace')}")
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -224,6 +229,13 @@ def main() -> None:
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated: " + ", ".join(SERVERS))
     parser.add_argument("--frames", default=",".join(FRAMES), help="comma-separated: " + ", ".join(FRAMES))
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of flood per server and frame")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable for every server, e.g. UVICORN_WS=auto or GRANIAN_WEBSOCKETS=1 (the unbounded setups)",
+    )
     args = parser.parse_args()
     servers = args.servers.split(",")
     kinds = args.frames.split(",")
@@ -239,7 +251,10 @@ def main() -> None:
     database = LiveDatabase(folder)
     (folder / database.name).unlink(missing_ok=True)
     database.create()
-    env = base_environment(DATABASE_URL=database.url, REDIS_URL=redis.url)
+    extra = dict(setting.split("=", 1) for setting in args.env)
+    env = base_environment(DATABASE_URL=database.url, REDIS_URL=redis.url, **extra)
+    if extra:
+        print(f"Servers started with {extra}")
     results: list[FloodResult] = []
     try:
         for name in servers:

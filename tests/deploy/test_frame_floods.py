@@ -85,7 +85,7 @@ def test_granian_serves_no_websocket_unless_told_to(env, server_logs):
     # Nothing bounds what Granian holds for a client that sends pings and never reads (440 MB in 10 s).
     server = started(granian_server(env, server_logs, "asgi"))
     try:
-        with pytest.raises(ConnectionError, match="handshake refused|closed the handshake"):
+        with pytest.raises(ConnectionError, match=r"handshake refused|closed the handshake"):
             open_socket(server.port, f"/ws/chat/{ROOM}/").close()
     finally:
         server.stop()
