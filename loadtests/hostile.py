@@ -234,7 +234,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a variable for every server, e.g. UVICORN_WS=auto or GRANIAN_WEBSOCKETS=1 (the unbounded setups)",
+        help="a variable for every server: UVICORN_WS=auto, GRANIAN_WEBSOCKETS=1 (the unbounded setups)",
     )
     args = parser.parse_args()
     servers = args.servers.split(",")
