@@ -31,10 +31,14 @@ from myproject.serving import worker_pool
 
 SLOTS_DIRECTORY = Path(tempfile.gettempdir()) / "myproject-demo-probe-slots"
 
-# Which probes hold a stack's capacity, on which interface (the views take a slot through
-# demo.probes.takes_probe_slot).
-EVERY_INTERFACE = ("wsgi", "asgi")
-WSGI_ONLY = ("wsgi",)
+# Which probes hold a stack's capacity, per interface (the views take a slot through
+# demo.probes.takes_probe_slot; the race's driver queues their lanes by it, demo/racing.py): under
+# WSGI every probe that waits or computes holds a sync worker; under ASGI a wait holds a coroutine or
+# a thread, and only computing or blocking holds the event loop.
+TAKES_A_SLOT = {
+    "wsgi": frozenset({"sleep", "fanout", "cpu", "blocking"}),
+    "asgi": frozenset({"cpu", "blocking"}),
+}
 
 
 def stack_workers(interface: str) -> int:

@@ -20,13 +20,15 @@ import httpx
 from django.conf import settings
 
 from demo import protocol
+from demo.probe_slots import TAKES_A_SLOT
 from demo.probes import PROBE_SLOTS_FULL
 from demo.race import BLOCKING_GROUP, LANE_GROUPS, MAX_RACE_SECONDS, MAX_RACES_PER_PROCESS, Race, predicted_ms
 from myproject.realtime import PerEventLoop
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-# How soon a lane refused for want of a probe slot asks again: short next to any probe's wait.
-SLOT_RETRY_SECONDS = 0.02
+# How soon a lane refused for want of a probe slot asks again: short next to a probe's usual wait,
+# long enough that the lanes asking do not flood the stack they wait for.
+SLOT_RETRY_SECONDS = 0.05
 
 # Races running in this process (one event loop per process; PerEventLoop gives each test its own).
 races_running: PerEventLoop[asyncio.Semaphore] = PerEventLoop(
@@ -67,14 +69,56 @@ def host_header(base_url: str) -> str:
     return urlsplit(base_url).netloc
 
 
-def busy(response: httpx.Response) -> bool:
-    """Whether the probe was refused because its stack's probe slots are all held."""
+def refused_slots(response: httpx.Response) -> int | None:
+    """The stack's probe slots, if the probe was refused because they are all held; else None."""
     if response.status_code != 503:
-        return False
+        return None
     try:
-        return bool(response.json().get("code") == PROBE_SLOTS_FULL)
+        answer = response.json()
     except ValueError:
-        return False
+        return None
+    if not isinstance(answer, dict) or answer.get("code") != PROBE_SLOTS_FULL:
+        return None
+    slots = answer.get("slots")
+    return slots if isinstance(slots, int) and slots > 0 else 1
+
+
+class SlotQueue:
+    """The lanes whose probe takes one of a stack's probe slots (demo/probe_slots.py) queue here, per
+    stack: as many go out at once as the stack has slots, as they would have waited in a server's
+    backlog, instead of all at once to be refused. A lane that still finds every slot held (by other
+    clients' probes) asks again shortly."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Semaphore | None] = {}
+        self.lock = asyncio.Lock()
+
+    async def gate(
+        self, client: httpx.AsyncClient, stack: str, base_url: str, headers: dict[str, str]
+    ) -> asyncio.Semaphore | None:
+        """The stack's gate, from its slots as its hello probe reports them (asked once a race)."""
+        async with self.lock:
+            if stack not in self.gates:
+                try:
+                    response = await client.get(f"{base_url}/demo/sync/hello/", headers=headers)
+                    slots = response.json().get("probe_slots")
+                except (httpx.HTTPError, ValueError, AttributeError):
+                    slots = None
+                self.gates[stack] = asyncio.Semaphore(slots) if isinstance(slots, int) and slots > 0 else None
+            return self.gates[stack]
+
+    @staticmethod
+    async def get(
+        client: httpx.AsyncClient, gate: asyncio.Semaphore | None, url: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        if gate is None:
+            return await client.get(url, headers=headers)
+        async with gate:
+            response = await client.get(url, headers=headers)
+            while refused_slots(response) is not None:
+                await asyncio.sleep(SLOT_RETRY_SECONDS)
+                response = await client.get(url, headers=headers)
+            return response
 
 
 def probe_answer(response: httpx.Response) -> dict[str, Any]:
@@ -92,7 +136,11 @@ def probe_answer(response: httpx.Response) -> dict[str, Any]:
 def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
     """What caps this group's concurrency, and where that number comes from."""
     pools = [answer["worker_pool"] for answer in answers if isinstance(answer.get("worker_pool"), dict)]
-    bounds = [answer["probe_slots"] for answer in answers if isinstance(answer.get("probe_slots"), int)]
+    bounds = [
+        answer["probe_slots"]
+        for answer in answers
+        if answer.get("takes_a_slot") and isinstance(answer.get("probe_slots"), int)
+    ]
     if pools and bounds and bounds[0] < pools[0]["slots"]:
         pool = pools[0]
         return {
@@ -133,21 +181,27 @@ def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[s
 
 
 async def run_group(
-    client: httpx.AsyncClient, race: Race, group: str, base_url: str, origin_ms: float, send: Send
+    client: httpx.AsyncClient,
+    race: Race,
+    group: str,
+    base_url: str,
+    origin_ms: float,
+    send: Send,
+    queue: SlotQueue,
 ) -> None:
     url = base_url + race.path(group)
     headers = {"Host": host_header(base_url)}
     answers: list[dict[str, Any]] = []
+    stack = LANE_GROUPS[group].stack
+    probe = "blocking" if group == BLOCKING_GROUP else race.probe
+    gate = await queue.gate(client, stack, base_url, headers) if probe in TAKES_A_SLOT[stack] else None
 
     async def one_lane(index: int) -> None:
         timings = {"sent": now_ms()}
         try:
-            response = await client.get(url, headers=headers)
-            # The stack's demo bound is full (demo/probe_slots.py): the lane waits its turn here, as
-            # it would in a server's backlog, within the race's time limit.
-            while busy(response):
-                await asyncio.sleep(SLOT_RETRY_SECONDS)
-                response = await client.get(url, headers=headers)
+            # Within the stack's demo bound (demo/probe_slots.py) the lane may wait its turn here,
+            # within the race's time limit.
+            response = await queue.get(client, gate, url, headers)
             timings["received"] = now_ms()
             answer = probe_answer(response)
         except (httpx.HTTPError, ValueError) as error:
@@ -190,12 +244,13 @@ async def run_race(race: Race, stacks: Mapping[str, str], send: Send) -> None:
     timed_out = False
     async with httpx.AsyncClient(limits=limits, timeout=MAX_RACE_SECONDS, trust_env=False) as client:
         runs = []
+        queue = SlotQueue()
         for group in race.groups:
             stack = LANE_GROUPS[group].stack
             if stack not in stacks:
                 await send(protocol.group_skipped_frame(group, f"no {stack.upper()} stack to race here"))
                 continue
-            runs.append(run_group(client, race, group, stacks[stack], origin_ms, send))
+            runs.append(run_group(client, race, group, stacks[stack], origin_ms, send, queue))
         try:
             async with asyncio.timeout(MAX_RACE_SECONDS):
                 if race.order == "together":

@@ -23,7 +23,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from demo.probe_slots import EVERY_INTERFACE, WSGI_ONLY
 from demo.probes import (
     DB_PROBE_ROWS,
     MAX_CPU_MS,
@@ -68,7 +67,7 @@ async def async_hello(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*WSGI_ONLY)
+@takes_probe_slot("sleep")
 @rejects_bad_parameters
 def sync_sleep(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -78,7 +77,7 @@ def sync_sleep(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*WSGI_ONLY)
+@takes_probe_slot("sleep")
 @rejects_bad_parameters
 async def async_sleep(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -91,7 +90,7 @@ async def async_sleep(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*WSGI_ONLY)
+@takes_probe_slot("fanout")
 @rejects_bad_parameters
 def sync_fanout(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -103,7 +102,7 @@ def sync_fanout(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*WSGI_ONLY)
+@takes_probe_slot("fanout")
 @rejects_bad_parameters
 async def async_fanout(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -136,7 +135,7 @@ async def async_db(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*EVERY_INTERFACE)
+@takes_probe_slot("cpu")
 @rejects_bad_parameters
 def sync_cpu(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -146,7 +145,7 @@ def sync_cpu(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*EVERY_INTERFACE)
+@takes_probe_slot("cpu")
 @rejects_bad_parameters
 async def async_cpu(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -161,7 +160,7 @@ async def async_cpu(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
-@takes_probe_slot(*EVERY_INTERFACE)
+@takes_probe_slot("blocking")
 @rejects_bad_parameters
 async def async_blocking(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
