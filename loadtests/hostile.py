@@ -33,6 +33,7 @@ import psutil
 from loadtests.clients import RESULTS, machine, print_machine
 from stacks.database import LiveDatabase
 from stacks.environment import base_environment
+from stacks.machine import package_versions
 from stacks.redis_server import RedisServer
 from stacks.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
 
@@ -242,6 +243,8 @@ def main() -> None:
 
     about = machine()
     print_machine(about)
+    servers_versions = package_versions(["daphne", "Twisted", "autobahn", "gunicorn", "granian"])
+    print(f"Servers: {servers_versions}")
     folder = RESULTS / "hostile"
     folder.mkdir(parents=True, exist_ok=True)
     logs = folder / "logs"
