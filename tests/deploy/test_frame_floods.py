@@ -5,11 +5,13 @@ for 60 s (loadtests/hostile.py); these are shorter."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
 
 from loadtests.hostile import FRAMES, MAX_GROWTH_MB, OPCODES, ROOM, flood, frame, open_socket
+from stacks.processes import ROOT
 from stacks.web import WebServer, granian_server, gunicorn_asgi_server, uvicorn_server
 
 pytestmark = pytest.mark.live
@@ -100,3 +102,13 @@ def test_granian_serves_websockets_when_told_to(env, server_logs):
         sock.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("started_by", ["Procfile", "deploy/Procfile.local", "docker-compose.yml"])
+def test_every_deployment_serves_websockets_through_uvicorn_only(started_by):
+    # Daphne's queue and Gunicorn's asgi worker's pongs are unbounded: they serve the comparison
+    # harness on loopback, never a client.
+    scripts = set(re.findall(r"deploy/(start-[a-z-]+\.sh)", (ROOT / started_by).read_text()))
+
+    assert "start-asgi.sh" in scripts
+    assert not scripts & {"start-daphne.sh", "start-gunicorn-asgi.sh", "start-granian.sh"}
