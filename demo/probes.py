@@ -178,7 +178,7 @@ def rejects_bad_parameters(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # The probes that hold a stack's capacity take a slot first (demo/probe_slots.py says which, and why).
-# Past the bound a client hears so at once; the race's driver waits and asks again (demo/racing.py).
+# Past the bound a client hears so at once; the race's driver queues its lanes (demo/racing.py).
 PROBE_SLOTS_FULL = "probe_slots_full"
 RETRY_AFTER_SECONDS = 1
 
