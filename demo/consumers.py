@@ -24,7 +24,7 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 
 from demo import protocol
 from demo.race import BadRace, Race, race_from
-from demo.racing import clients_racing, raced_stacks, races_running, run_race
+from demo.racing import RunningRaces, clients_racing, raced_stacks, races_running, run_race
 from myproject.realtime import RealtimeConsumer
 from myproject.wire_recorder import SCOPE_TOKEN_KEY
 
@@ -108,6 +108,7 @@ class RaceConsumer(RealtimeConsumer):
                 protocol.error_frame("server_busy", "This server is running other races; try again soon.")
             )
         await semaphore.acquire()
+        RunningRaces.count += 1
         clients_racing.get().add(client)
         self.race = asyncio.create_task(self.run(race, semaphore, client))
 
@@ -126,6 +127,7 @@ class RaceConsumer(RealtimeConsumer):
                 await self.send_frame(protocol.error_frame("driver_failed", "The race failed; see the log."))
         finally:
             semaphore.release()
+            RunningRaces.count -= 1
             clients_racing.get().discard(client)
 
     async def release(self) -> None:

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from demo import consumers
 from demo.consumers import RaceConsumer
 from demo.race import MAX_RACES_PER_PROCESS
+from demo.racing import races_in_use
 
 # Channels closes the thread's old database connections when a socket disconnects: the race touches
 # no database, but the check needs database access allowed.
@@ -140,6 +141,17 @@ async def test_a_process_runs_a_bounded_number_of_races(stacks, held_races):
     assert (await one_more.receive_json_from(timeout=FRAME_TIMEOUT))["code"] == "server_busy"
     for communicator in [*sockets, one_more]:
         await communicator.disconnect()
+
+
+async def test_the_races_in_use_are_counted_for_the_metrics(stacks, held_races):
+    communicator, _ = await connected()
+    await communicator.send_json_to(RACE)
+    await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
+
+    assert races_in_use() == 1
+    await communicator.disconnect()
+    await asyncio.sleep(0.1)  # the consumer's release cancels the race; its finally runs next
+    assert races_in_use() == 0
 
 
 async def test_a_client_runs_one_race_at_a_time_whatever_its_sockets(stacks, held_races):
