@@ -204,6 +204,11 @@ def flood(
 
 # The servers -------------------------------------------------------------------------------------
 
+# No option bounds what these hold for a client that never reads (docs/reliability.md): the project
+# runs them on loopback for comparison and never serves clients' WebSockets with them. Their floods
+# are measured and printed, but only the others decide the exit status.
+UNBOUNDED_BY_DESIGN = {"daphne", "gunicorn-asgi"}
+
 ServerFactory = Callable[[dict[str, str], Path], WebServer]
 SERVERS: dict[str, ServerFactory] = {
     "uvicorn": lambda env, logs: uvicorn_server(env, logs, workers=1),
@@ -282,7 +287,10 @@ def main() -> None:
     print(
         f"\n{len(results) - len(over)} of {len(results)} floods stayed under {MAX_GROWTH_MB:g} MB of growth."
     )
-    raise SystemExit(1 if over else 0)
+    failed = [result for result in over if result.server not in UNBOUNDED_BY_DESIGN]
+    if over and not failed:
+        print(f"Over it: only {', '.join(sorted(UNBOUNDED_BY_DESIGN))}, which serve no client's WebSocket.")
+    raise SystemExit(1 if failed else 0)
 
 
 if __name__ == "__main__":
