@@ -152,6 +152,14 @@ soak: install-dev ## Reliability: 1,000 WebSocket readers over two Uvicorn proce
 chaos: install-dev ## Reliability: Redis restart, Sentinel failover, SIGTERM, clients dropped mid-delivery
 	$(BIN)/python -m loadtests.chaos $(CHAOS_ARGS)
 
+# One anonymous client flooding each ASGI server with each frame type, never reading (docs/reliability.md).
+# Options through HOSTILE_ARGS, e.g. HOSTILE_ARGS="--servers uvicorn --duration 15 --env UVICORN_WS=auto".
+.PHONY: hostile
+HOSTILE_ARGS ?=
+
+hostile: install-dev ## Reliability: 60 s frame floods per ASGI server and frame type; memory growth
+	$(BIN)/python -m loadtests.hostile $(HOSTILE_ARGS)
+
 # The ASGI tax (docs/asgi-tax.md): Django's stock ASGI stack against the opt-in async-native one and
 # Gunicorn's WSGI worker, step by step, one worker pinned to one core, a new connection per request
 # on every server (Gunicorn's sync worker closes each one). Options through TAX_BENCH_ARGS, e.g.

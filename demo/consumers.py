@@ -9,8 +9,8 @@ after IDLE_SECONDS.
 
 /ws/race/: the race page's driver. The page sends one race frame; the consumer runs it
 (demo/racing.py) and streams a frame per lane as each request ends. A socket runs one race at a
-time, a process at most MAX_RACES_PER_PROCESS; every frame is checked (demo/race.py), and a bad one
-gets an error frame while the socket stays open.
+time, a client address one at a time, a process at most MAX_RACES_PER_PROCESS; every frame is
+checked (demo/race.py), and a bad one gets an error frame while the socket stays open.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 
 from demo import protocol
 from demo.race import BadRace, Race, race_from
-from demo.racing import raced_stacks, races_running, run_race
+from demo.racing import RunningRaces, clients_racing, raced_stacks, races_running, run_race
 from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
 from myproject.realtime.close_codes import close_event
 from myproject.realtime.consumer import RealtimeConsumer
@@ -104,6 +104,11 @@ class RaceConsumer(RealtimeConsumer):
             race = race_from(frame)
         except BadRace as error:
             return await self.send_frame(protocol.error_frame("invalid_race", error.detail))
+        client = self.client_address()
+        if client in clients_racing.get():
+            return await self.send_frame(
+                protocol.error_frame("client_busy", "A race from your address is running; one at a time.")
+            )
         semaphore = races_running.get()
         if semaphore.locked():
             return await self.send_frame(
@@ -111,9 +116,15 @@ class RaceConsumer(RealtimeConsumer):
             )
         await semaphore.acquire()
         RACES_RUNNING.inc()
-        self.race = asyncio.create_task(self.run(race, semaphore))
+        RunningRaces.count += 1
+        clients_racing.get().add(client)
+        self.race = asyncio.create_task(self.run(race, semaphore, client))
 
-    async def run(self, race: Race, semaphore: asyncio.Semaphore) -> None:
+    def client_address(self) -> str:
+        client = self.scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+    async def run(self, race: Race, semaphore: asyncio.Semaphore, client: str) -> None:
         try:
             await run_race(race, self.stacks, self.send_frame)
         except (OSError, RuntimeError):
@@ -125,6 +136,8 @@ class RaceConsumer(RealtimeConsumer):
         finally:
             semaphore.release()
             RACES_RUNNING.dec()
+            RunningRaces.count -= 1
+            clients_racing.get().discard(client)
 
     async def release(self) -> None:
         if self.race is not None:

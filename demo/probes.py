@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from demo.probe_slots import TAKES_A_SLOT, probe_slot_acquire, probe_slots
 from myproject.serving import interface_of, worker_pool
 
 # The longest a sleep probe may wait, and the longest the sync fanout may wait in total (n x ms):
@@ -135,6 +136,10 @@ def probe_response(
             # How many requests this server holds at once, when it can tell (Gunicorn's workers);
             # null under ASGI, whose event loop has no such limit.
             "worker_pool": None if pool is None else {**asdict(pool), "slots": pool.slots},
+            # How many probes that hold its capacity this stack runs at once (demo/probe_slots.py),
+            # null when nothing bounds them; whether this one is such a probe here.
+            "probe_slots": probe_slots(interface_of(request)),
+            "takes_a_slot": probe in TAKES_A_SLOT[interface_of(request)],
             **facts,
         }
     )
@@ -170,3 +175,60 @@ def rejects_bad_parameters(view: Callable[..., Any]) -> Callable[..., Any]:
             return bad_parameter_response(error)
 
     return sync_wrapper
+
+
+# The probes that hold a stack's capacity take a slot first (demo/probe_slots.py says which, and why).
+# Past the bound a client hears so at once; the race's driver queues its lanes (demo/racing.py).
+PROBE_SLOTS_FULL = "probe_slots_full"
+RETRY_AFTER_SECONDS = 1
+
+
+def probes_busy_response(slots: int) -> JsonResponse:
+    response = JsonResponse(
+        {
+            "error": f"This stack runs at most {slots} slow demo probe(s) at once, to keep the rest of "
+            "it for the site. Try again in a moment.",
+            "code": PROBE_SLOTS_FULL,
+            "slots": slots,
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def takes_probe_slot(probe: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run the view in one of its stack's probe slots when `probe` holds that stack's capacity
+    (TAKES_A_SLOT); answer 503 when none is free. Of the view's own kind, as rejects_bad_parameters."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+                interface = interface_of(request)
+                if probe not in TAKES_A_SLOT[interface]:
+                    return await view(request, *args, **kwargs)
+                # Taking a slot is an open() and a non-blocking flock(): no wait for the loop.
+                slot = probe_slot_acquire(interface)
+                if slot is None:
+                    return probes_busy_response(probe_slots(interface) or 0)
+                with slot:
+                    return await view(request, *args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(view)
+        def sync_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            interface = interface_of(request)
+            if probe not in TAKES_A_SLOT[interface]:
+                return view(request, *args, **kwargs)
+            slot = probe_slot_acquire(interface)
+            if slot is None:
+                return probes_busy_response(probe_slots(interface) or 0)
+            with slot:
+                return view(request, *args, **kwargs)
+
+        return sync_wrapper
+
+    return decorate

@@ -20,15 +20,34 @@ import httpx
 from django.conf import settings
 
 from demo import protocol
+from demo.probe_slots import TAKES_A_SLOT
+from demo.probes import PROBE_SLOTS_FULL
 from demo.race import BLOCKING_GROUP, LANE_GROUPS, MAX_RACE_SECONDS, MAX_RACES_PER_PROCESS, Race, predicted_ms
 from myproject.realtime.per_event_loop import PerEventLoop
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+# How soon a lane refused for want of a probe slot asks again: short next to a probe's usual wait,
+# long enough that the lanes asking do not flood the stack they wait for.
+SLOT_RETRY_SECONDS = 0.05
 
 # Races running in this process (one event loop per process; PerEventLoop gives each test its own).
 races_running: PerEventLoop[asyncio.Semaphore] = PerEventLoop(
     lambda: asyncio.Semaphore(MAX_RACES_PER_PROCESS)
 )
+# The client addresses with a race running in this process: one race per client at a time, so one
+# client cannot take every race this process runs.
+clients_racing: PerEventLoop[set[str]] = PerEventLoop(set)
+
+
+class RunningRaces:
+    """How many races this process runs now (at most MAX_RACES_PER_PROCESS): changed on the event
+    loop by the race consumer, readable from any thread, for the metrics."""
+
+    count = 0
+
+
+def races_in_use() -> int:
+    return RunningRaces.count
 
 
 def now_ms() -> float:
@@ -56,6 +75,58 @@ def host_header(base_url: str) -> str:
     return urlsplit(base_url).netloc
 
 
+def refused_slots(response: httpx.Response) -> int | None:
+    """The stack's probe slots, if the probe was refused because they are all held; else None."""
+    if response.status_code != 503:
+        return None
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    if not isinstance(answer, dict) or answer.get("code") != PROBE_SLOTS_FULL:
+        return None
+    slots = answer.get("slots")
+    return slots if isinstance(slots, int) and slots > 0 else 1
+
+
+class SlotQueue:
+    """The lanes whose probe takes one of a stack's probe slots (demo/probe_slots.py) queue here, per
+    stack: as many go out at once as the stack has slots, as they would have waited in a server's
+    backlog, instead of all at once to be refused. A lane that still finds every slot held (by other
+    clients' probes) asks again shortly."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Semaphore | None] = {}
+        self.lock = asyncio.Lock()
+
+    async def gate(
+        self, client: httpx.AsyncClient, stack: str, base_url: str, headers: dict[str, str]
+    ) -> asyncio.Semaphore | None:
+        """The stack's gate, from its slots as its hello probe reports them (asked once a race)."""
+        async with self.lock:
+            if stack not in self.gates:
+                try:
+                    response = await client.get(f"{base_url}/demo/sync/hello/", headers=headers)
+                    slots = response.json().get("probe_slots")
+                except (httpx.HTTPError, ValueError, AttributeError):
+                    slots = None
+                self.gates[stack] = asyncio.Semaphore(slots) if isinstance(slots, int) and slots > 0 else None
+            return self.gates[stack]
+
+    @staticmethod
+    async def get(
+        client: httpx.AsyncClient, gate: asyncio.Semaphore | None, url: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        if gate is None:
+            return await client.get(url, headers=headers)
+        async with gate:
+            response = await client.get(url, headers=headers)
+            while refused_slots(response) is not None:
+                await asyncio.sleep(SLOT_RETRY_SECONDS)
+                response = await client.get(url, headers=headers)
+            return response
+
+
 def probe_answer(response: httpx.Response) -> dict[str, Any]:
     """The probe's JSON, checked for the fields a lane needs; ValueError otherwise."""
     if response.status_code != 200:
@@ -71,6 +142,19 @@ def probe_answer(response: httpx.Response) -> dict[str, Any]:
 def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
     """What caps this group's concurrency, and where that number comes from."""
     pools = [answer["worker_pool"] for answer in answers if isinstance(answer.get("worker_pool"), dict)]
+    bounds = [
+        answer["probe_slots"]
+        for answer in answers
+        if answer.get("takes_a_slot") and isinstance(answer.get("probe_slots"), int)
+    ]
+    if pools and bounds and bounds[0] < pools[0]["slots"]:
+        pool = pools[0]
+        return {
+            "slots": bounds[0],
+            "source": "server",
+            "why": f"the demo lets its probes hold {bounds[0]} of {pool['server']}'s {pool['slots']} "
+            "workers at once, so the rest always serve the site (demo/probe_slots.py)",
+        }
     if pools:
         pool = pools[0]
         return {
@@ -81,6 +165,13 @@ def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[s
         }
     if group == BLOCKING_GROUP:
         processes = len({answer["pid"] for answer in answers}) or None
+        if bounds and processes and bounds[0] < processes:
+            return {
+                "slots": bounds[0],
+                "source": "server",
+                "why": f"the demo lets {bounds[0]} event loop(s) block at once, so the others always "
+                "serve the site (demo/probe_slots.py)",
+            }
         return {
             "slots": processes,
             "source": "observed",
@@ -96,16 +187,27 @@ def group_limit(race: Race, group: str, answers: list[dict[str, Any]]) -> dict[s
 
 
 async def run_group(
-    client: httpx.AsyncClient, race: Race, group: str, base_url: str, origin_ms: float, send: Send
+    client: httpx.AsyncClient,
+    race: Race,
+    group: str,
+    base_url: str,
+    origin_ms: float,
+    send: Send,
+    queue: SlotQueue,
 ) -> None:
     url = base_url + race.path(group)
     headers = {"Host": host_header(base_url)}
     answers: list[dict[str, Any]] = []
+    stack = LANE_GROUPS[group].stack
+    probe = "blocking" if group == BLOCKING_GROUP else race.probe
+    gate = await queue.gate(client, stack, base_url, headers) if probe in TAKES_A_SLOT[stack] else None
 
     async def one_lane(index: int) -> None:
         timings = {"sent": now_ms()}
         try:
-            response = await client.get(url, headers=headers)
+            # Within the stack's demo bound (demo/probe_slots.py) the lane may wait its turn here,
+            # within the race's time limit.
+            response = await queue.get(client, gate, url, headers)
             timings["received"] = now_ms()
             answer = probe_answer(response)
         except (httpx.HTTPError, ValueError) as error:
@@ -148,12 +250,13 @@ async def run_race(race: Race, stacks: Mapping[str, str], send: Send) -> None:
     timed_out = False
     async with httpx.AsyncClient(limits=limits, timeout=MAX_RACE_SECONDS, trust_env=False) as client:
         runs = []
+        queue = SlotQueue()
         for group in race.groups:
             stack = LANE_GROUPS[group].stack
             if stack not in stacks:
                 await send(protocol.group_skipped_frame(group, f"no {stack.upper()} stack to race here"))
                 continue
-            runs.append(run_group(client, race, group, stacks[stack], origin_ms, send))
+            runs.append(run_group(client, race, group, stacks[stack], origin_ms, send, queue))
         try:
             async with asyncio.timeout(MAX_RACE_SECONDS):
                 if race.order == "together":

@@ -9,6 +9,9 @@ Read them in pairs. The work is the same; what differs is how each view waits:
   and gains nothing, since the WSGI worker still waits for it to finish.
 
 Parameters are read and checked once, in demo/probes.py; a bad value gets 400 and a JSON error.
+A probe that holds its stack's capacity takes a slot first (`takes_probe_slot`, demo/probe_slots.py):
+sleep and fanout on WSGI only, where they hold a sync worker; cpu and blocking on both, since they
+also hold an event loop.
 """
 
 import asyncio
@@ -31,6 +34,7 @@ from demo.probes import (
     fanout_from,
     probe_response,
     rejects_bad_parameters,
+    takes_probe_slot,
     wait_from,
 )
 from demo.race import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
@@ -63,6 +67,7 @@ async def async_hello(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("sleep")
 @rejects_bad_parameters
 def sync_sleep(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -72,6 +77,7 @@ def sync_sleep(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("sleep")
 @rejects_bad_parameters
 async def async_sleep(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -84,6 +90,7 @@ async def async_sleep(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("fanout")
 @rejects_bad_parameters
 def sync_fanout(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -95,6 +102,7 @@ def sync_fanout(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("fanout")
 @rejects_bad_parameters
 async def async_fanout(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -127,6 +135,7 @@ async def async_db(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("cpu")
 @rejects_bad_parameters
 def sync_cpu(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -136,6 +145,7 @@ def sync_cpu(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("cpu")
 @rejects_bad_parameters
 async def async_cpu(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()
@@ -150,6 +160,7 @@ async def async_cpu(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+@takes_probe_slot("blocking")
 @rejects_bad_parameters
 async def async_blocking(request: HttpRequest) -> JsonResponse:
     started = time.perf_counter()

@@ -21,6 +21,16 @@ rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 # --ws-max-size: refuse (close with 1009) WebSocket messages larger than a chat message could ever
 # need, instead of buffering whatever a client sends. The largest valid one is 2000 characters,
 # each escaped by the client's JSON encoder as a \uXXXX surrogate pair (12 bytes): about 24 KB.
+# --ws websockets: the WebSocket implementation that pushes back. Uvicorn 0.54's default (`auto`, its
+# websockets-sansio protocol) answers every ping with a pong written to the socket whether or not
+# the client reads: one client sending pings and never reading grew a worker by 120 MB in 10 s
+# (docs/reliability.md, `make hostile`). `websockets` (the websockets library's own protocol) waits
+# until each pong is sent before it reads the next frame, and queues at most --ws-max-queue (32)
+# messages for the application before it stops reading: TCP then slows the client down, and a
+# worker grows by under 2 MB whatever frames arrive. Uvicorn prints a deprecation warning for it at
+# start, and says `--ws websockets` will point at websockets-sansio in a future release: the
+# real-server test (tests/deploy/test_frame_floods.py) fails the day an upgrade does that.
+# UVICORN_WS picks another implementation, for comparison.
 # --timeout-graceful-shutdown: on SIGTERM Uvicorn stops accepting, lets running requests finish,
 # and cancels what is still running after this many seconds. Without it, one client reading a CSV
 # export slowly (or never) would keep the process alive forever.
@@ -44,6 +54,7 @@ exec uvicorn myproject.asgi:application \
     --port "${ASGI_PORT:-8002}" \
     --workers "$workers" \
     --lifespan off \
+    --ws "${UVICORN_WS:-websockets}" \
     --ws-max-size "${WS_MAX_SIZE:-32768}" \
     --timeout-graceful-shutdown "${GRACEFUL_TIMEOUT:-30}" \
     --timeout-keep-alive 5 \

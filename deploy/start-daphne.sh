@@ -13,6 +13,11 @@ cd "$(dirname "$0")/.."
 python -m myproject.preflight asgi
 # The WebSocket size limits match deploy/start-asgi.sh (see the reasoning there). Daphne checks a
 # whole message and each frame of it separately, so both are set.
+# No option bounds what Daphne holds for one client: it reads every frame as it arrives, queues each
+# message for the application without limit, and answers each ping with a pong whether or not the
+# client reads. One client flooding text frames grew it by 190 MB in 10 s (docs/reliability.md). The
+# project runs Daphne for `manage.py runserver` (development, loopback), the chat tests and the
+# comparison harness; serve WebSockets to the internet with deploy/start-asgi.sh.
 # No --proxy-headers: Daphne would trust X-Forwarded-For from any client, unlike Uvicorn's
 # --forwarded-allow-ips, so it is left off for a server that may be reached directly.
 exec daphne myproject.asgi:application \

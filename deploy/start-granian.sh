@@ -16,6 +16,12 @@ case "${GRANIAN_INTERFACE:-asgi}" in
         port="${ASGI_PORT:-8002}"
         # asginl: ASGI without the lifespan protocol: Channels' ProtocolTypeRouter (myproject/asgi.py)
         # has no `lifespan` route and raises on that scope.
+        # WebSockets off unless GRANIAN_WEBSOCKETS=1 (Granian reads it itself): Granian has no
+        # option that bounds what one client makes it hold. It answers each ping with a pong whether
+        # or not the client reads, and has no message size limit: one client sending pings and never
+        # reading grew it by 440 MB in 10 s (docs/reliability.md). The comparison harness races its
+        # HTTP only; serve WebSockets with deploy/start-asgi.sh.
+        export GRANIAN_WEBSOCKETS="${GRANIAN_WEBSOCKETS:-0}"
         set -- myproject.asgi:application --interface asginl --port "$port" \
             --workers "${WEB_CONCURRENCY:-$(nproc)}"
         ;;

@@ -19,6 +19,12 @@ mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 # --asgi-lifespan off: the application is Channels' ProtocolTypeRouter (myproject/asgi.py), which
 # has no `lifespan` route and raises on that scope, so the worker is told not to send it.
+# --websocket-max-message-size: as deploy/start-asgi.sh's --ws-max-size (the reasoning is there).
+# Gunicorn's default is 16 MB, held in memory until a message's last fragment arrives.
+# No option bounds what the asgi worker writes back: it answers each ping with a pong whether or not
+# the client reads, so one client that sends pings and never reads grows a worker without end
+# (32 MB in 10 s, docs/reliability.md). The project starts this server only for `make compare`,
+# which measures HTTP probes on loopback; serve WebSockets to the internet with deploy/start-asgi.sh.
 # --config python:metrics.gunicorn_hooks: Gunicorn's child_exit hook, which forgets a dead worker's
 # gauges in /metrics.
 # --forwarded-allow-ips: X-Forwarded-Proto and -For are believed only from these addresses, the
@@ -30,6 +36,7 @@ exec gunicorn myproject.asgi:application \
     --workers "$workers" \
     --worker-class "${GUNICORN_WORKER_CLASS:-asgi}" \
     --asgi-lifespan off \
+    --websocket-max-message-size "${WS_MAX_SIZE:-32768}" \
     --graceful-timeout "${GRACEFUL_TIMEOUT:-30}" \
     --access-logfile - \
     --no-control-socket \

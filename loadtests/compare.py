@@ -185,8 +185,9 @@ def measure_session(
 def server_environment(**settings: str) -> dict[str, str]:
     """What every server starts from: the toolkit's child environment without any variant's switch
     (a variant sets its own per server start; one inherited from the shell would blur the
-    comparison), plus `settings`."""
-    env = base_environment(**settings)
+    comparison), plus `settings`. The demo's probe slots are off: the comparison measures what the
+    servers themselves do under the probes (docs/reliability.md says why a public site keeps them)."""
+    env = base_environment(**{"DJANGO_DEMO_PROBE_SLOTS": "0", **settings})
     for variant in VARIANTS.values():
         for key in variant.env:
             env.pop(key, None)

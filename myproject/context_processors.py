@@ -32,8 +32,11 @@ class Stack:
         return "asgi" if self.interface == "wsgi" else "wsgi"
 
 
-def stack(request: HttpRequest) -> dict[str, Stack]:
+def stack(request: HttpRequest) -> dict[str, Stack | bool]:
     return {
+        # Whether /demo/ is routed at all (DJANGO_DEMO): the header and the home page link to it
+        # only then.
+        "demo_on": settings.DEMO,
         "stack": Stack(
             interface=interface_of(request),
             server=server_name(request),
@@ -41,5 +44,5 @@ def stack(request: HttpRequest) -> dict[str, Stack]:
             other_url=other_stack_url(request),
             wsgi_port=settings.WSGI_STACK_PORT,
             asgi_port=settings.ASGI_STACK_PORT,
-        )
+        ),
     }

@@ -335,6 +335,20 @@ ASGI_STACK_PORT = _port("ASGI_STACK_PORT") or _port("CHAT_WEBSOCKET_PORT")
 RUNSERVER = sys.argv[1:2] == ["runserver"]
 
 
+# The demo (/demo/, its sockets) ------------------------------------------------------------------
+# Demo-only. Its probes sleep, burn CPU and block an event loop on request, for anyone: the lesson
+# on a developer's machine, a lever for a stranger on a public site. On with debug (make run),
+# off in production unless DJANGO_DEMO=1; when off, /demo/ and its sockets are not routed at all.
+DEMO = env.bool("DJANGO_DEMO", default=DEBUG)
+# Where it is on, the probes that hold a stack's capacity (a sync worker, an event loop) take one of
+# this many slots per stack, all processes together (demo/probe_slots.py); past it, 503. Unset:
+# half the stack's workers, so the other half always serves the site. 0: no bound, for the
+# benchmarks that measure the servers themselves under the probes (make compare).
+DEMO_PROBE_SLOTS: int | None = env.int("DJANGO_DEMO_PROBE_SLOTS", default=None)
+if DEMO_PROBE_SLOTS is not None and DEMO_PROBE_SLOTS < 0:
+    raise ImproperlyConfigured("DJANGO_DEMO_PROBE_SLOTS must be 0 (no bound) or more.")
+
+
 # The race page (/demo/race/, docs/race.md) ------------------------------------------------------
 # Where the race's server-side driver (demo/racing.py, on the ASGI stack) sends its requests: the
 # stacks' own addresses, never one a client names. `make run` exports WSGI_PORT and ASGI_PORT, so
@@ -546,14 +560,29 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            # DisallowedHost and the other client errors: Django logs each with its traceback, and
+            # the Host header (10 KB, if a client likes) twice.
+            "filters": ["client_error_on_one_line"],
+        }
+    },
     # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process: one
     # line when Redis goes, one when it is back (myproject/realtime/layer_log.py).
-    "filters": {"one_line_per_outage": {"()": "myproject.realtime.layer_log.OneLinePerLayerOutage"}},
+    "filters": {
+        "one_line_per_outage": {"()": "myproject.realtime.layer_log.OneLinePerLayerOutage"},
+        # What a client can make the servers write is one short line per event (myproject/log_filters.py).
+        "client_error_on_one_line": {"()": "myproject.log_filters.ClientErrorOnOneLine"},
+        "invalid_utf8_on_one_line": {"()": "myproject.log_filters.InvalidUtf8OnOneLine"},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
         "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
+        # No handlers here, so Uvicorn's own stay as they are (its access and error lines).
+        "uvicorn.error": {"filters": ["invalid_utf8_on_one_line"]},
         # Axes logs four INFO lines per login; its warnings (failures, lockouts) are the news.
         "axes": {"level": "WARNING"},
     },

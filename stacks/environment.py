@@ -50,5 +50,8 @@ def base_environment(**overrides: str) -> dict[str, str]:
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("DJANGO_SECRET_KEY", CHILD_SECRET_KEY)
     env["PYTHONUNBUFFERED"] = "1"
+    # The demo is off in production by default (DJANGO_DEMO); the servers the tests and benchmarks
+    # start run with debug off but measure its probes, so it is on for them unless a caller says not.
+    env["DJANGO_DEMO"] = "1"
     env.update(overrides)
     return env

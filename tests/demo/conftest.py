@@ -22,7 +22,14 @@ RACE_TIMEOUT_SECONDS = 120
 
 @pytest.fixture(scope="session")
 def race_stacks(live_database, shared_redis_url, server_logs) -> Iterator[Stacks]:
-    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, DJANGO_DEBUG="1")
+    # No probe slots: these races measure the servers' own limits, which the demo's bound would
+    # halve (tests/demo/test_probe_slots_live.py races with it).
+    env = base_environment(
+        DATABASE_URL=live_database.url,
+        REDIS_URL=shared_redis_url,
+        DJANGO_DEBUG="1",
+        DJANGO_DEMO_PROBE_SLOTS="0",
+    )
     stacks = Stacks(
         gunicorn_server(env, server_logs, workers=WSGI_WORKERS), uvicorn_server(env, server_logs), env
     )

@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 from demo import consumers
 from demo.consumers import RaceConsumer
 from demo.race import MAX_RACES_PER_PROCESS
+from demo.racing import races_in_use
 
 # Channels closes the thread's old database connections when a socket disconnects: the race touches
 # no database, but the check needs database access allowed.
@@ -27,10 +28,13 @@ def stacks(settings):
     settings.RACE_ASGI_URL = "http://127.0.0.1:10"
 
 
-async def connected(server: tuple[str, int] | None = None) -> tuple[WebsocketCommunicator, dict]:
+async def connected(
+    server: tuple[str, int] | None = None, client: str = "127.0.0.1"
+) -> tuple[WebsocketCommunicator, dict]:
     communicator = WebsocketCommunicator(RaceConsumer.as_asgi(), "/ws/race/")
     if server:
         communicator.scope["server"] = server
+    communicator.scope["client"] = (client, 50000)
     ok, _ = await communicator.connect(timeout=FRAME_TIMEOUT)
     assert ok
     return communicator, await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
@@ -126,17 +130,44 @@ async def test_a_socket_runs_one_race_at_a_time(stacks, held_races):
 
 async def test_a_process_runs_a_bounded_number_of_races(stacks, held_races):
     sockets = []
-    for _ in range(MAX_RACES_PER_PROCESS):
-        communicator, _ = await connected()
+    for number in range(MAX_RACES_PER_PROCESS):
+        communicator, _ = await connected(client=f"192.0.2.{number + 1}")
         await communicator.send_json_to(RACE)
         assert (await communicator.receive_json_from(timeout=FRAME_TIMEOUT))["type"] == "race.started"
         sockets.append(communicator)
-    one_more, _ = await connected()
+    one_more, _ = await connected(client="198.51.100.1")
 
     await one_more.send_json_to(RACE)
 
     assert (await one_more.receive_json_from(timeout=FRAME_TIMEOUT))["code"] == "server_busy"
     for communicator in [*sockets, one_more]:
+        await communicator.disconnect()
+
+
+async def test_the_races_in_use_are_counted_for_the_metrics(stacks, held_races):
+    communicator, _ = await connected()
+    await communicator.send_json_to(RACE)
+    await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
+
+    assert races_in_use() == 1
+    await communicator.disconnect()
+    await asyncio.sleep(0.1)  # the consumer's release cancels the race; its finally runs next
+    assert races_in_use() == 0
+
+
+async def test_a_client_runs_one_race_at_a_time_whatever_its_sockets(stacks, held_races):
+    first, _ = await connected(client="192.0.2.1")
+    await first.send_json_to(RACE)
+    assert (await first.receive_json_from(timeout=FRAME_TIMEOUT))["type"] == "race.started"
+    second, _ = await connected(client="192.0.2.1")
+    other_client, _ = await connected(client="192.0.2.2")
+
+    await second.send_json_to(RACE)
+    await other_client.send_json_to(RACE)
+
+    assert (await second.receive_json_from(timeout=FRAME_TIMEOUT))["code"] == "client_busy"
+    assert (await other_client.receive_json_from(timeout=FRAME_TIMEOUT))["type"] == "race.started"
+    for communicator in (first, second, other_client):
         await communicator.disconnect()
 
 

@@ -62,7 +62,13 @@ def read_response(sock: socket.socket) -> bytes:
 def test_a_graceful_stop_answers_every_request_already_sent(
     stack, live_database, shared_redis_url, server_logs
 ):
-    env = base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url, GRACEFUL_TIMEOUT="20")
+    # No probe slots: the requests must all be in flight (or queued in the kernel) when it stops.
+    env = base_environment(
+        DATABASE_URL=live_database.url,
+        REDIS_URL=shared_redis_url,
+        GRACEFUL_TIMEOUT="20",
+        DJANGO_DEMO_PROBE_SLOTS="0",
+    )
     server = start(stack, env, server_logs)
     try:
         path = f"/demo/{'sync' if stack == 'wsgi' else 'async'}/sleep/?ms={SLEEP_MS}"

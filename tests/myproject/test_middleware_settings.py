@@ -95,6 +95,7 @@ def test_async_native_builds_the_packages_handler_and_loads_its_middleware_once(
     assert loaded["handler"] == "async_native.handler.PooledThreadASGIHandler"
     assert loaded["loads"] == ["PooledThreadASGIHandler"]
     assert loaded["built"]["async_native.middleware.SessionMiddleware"] == 1
+    assert loaded["built"]["async_native.static_files.ServeStaticMiddleware"] == 1
     assert not any(path.startswith("django.") for path in loaded["built"])
 
 

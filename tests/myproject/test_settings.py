@@ -206,10 +206,42 @@ def test_django_https_leaves_the_demo_probes_on_plain_http_for_the_race_driver()
         __import__("django.test").test.Client().get(path, HTTP_HOST="127.0.0.1").status_code
         for path in ("/demo/sync/hello/", "/demo/async/sleep/?ms=0", "/reports/", "/demo/race/")
     ]"""
-    result = load_settings_printing(statuses, DJANGO_HTTPS="1")
+    result = load_settings_printing(statuses, DJANGO_HTTPS="1", DJANGO_DEMO="1")
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [200, 200, 301, 301]
+
+
+def demo_statuses(**environment: str | None) -> list[int]:
+    """What a production-like process answers for the home page (which links to the demo when it is
+    on) and the demo's pages, and whether /ws/race/ is routed."""
+    statuses = """[
+        *(__import__("django.test").test.Client().get(path, HTTP_HOST="127.0.0.1").status_code
+          for path in ("/", "/demo/", "/demo/async/blocking/?ms=0", "/demo/race/")),
+        int(any(
+            str(pattern.pattern) == "ws/race/"
+            for pattern in __import__("myproject.routing").routing.websocket_urlpatterns
+        )),
+    ]"""
+    result = load_settings_printing(statuses, **environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_demo_is_off_in_production_unless_switched_on():
+    assert demo_statuses() == [200, 404, 404, 404, 0]
+
+
+def test_django_demo_switches_the_demo_on_in_production():
+    assert demo_statuses(DJANGO_DEMO="1") == [200, 200, 200, 200, 1]
+
+
+def test_the_demo_is_on_with_debug_as_make_run_needs():
+    assert demo_statuses(DJANGO_DEBUG="1") == [200, 200, 200, 200, 1]
+
+
+def test_django_demo_switches_the_demo_off_even_with_debug():
+    assert demo_statuses(DJANGO_DEBUG="1", DJANGO_DEMO="0") == [200, 404, 404, 404, 0]
 
 
 def production_environment() -> dict[str, str]:

@@ -10,6 +10,7 @@ from stacks.environment import base_environment
 from stacks.web import uvicorn_server
 
 STYLESHEET = "/static/css/site.css"
+MISSING = "/static/css/no-such-file.css"
 # What a browser or a CDN caches by: these must not depend on the stack.
 CACHING_HEADERS = ["Cache-Control", "ETag", "Last-Modified", "Content-Type", "Content-Length", "Vary"]
 
@@ -76,3 +77,21 @@ def test_only_the_stock_asgi_stack_buffers_static_files_through_a_sync_iterator(
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "max-age=60, public"
     assert ("StreamingHttpResponse must consume synchronous iterators" in uvicorn.log()) is warns
+
+
+@pytest.mark.parametrize("stack", ["wsgi", "asgi-stock", "asgi-async-native"])
+def test_a_missing_static_file_is_a_404_on_every_stack_in_debug_mode(stack, settings):
+    # ServeStatic raises MissingFileError in debug mode: a 500 and a traceback, for any client.
+    settings.DEBUG = True
+    if stack == "wsgi":
+        status = Client().get(MISSING).status_code
+    else:
+        native = stack == "asgi-async-native"
+        settings.MIDDLEWARE = settings.ASYNC_NATIVE_MIDDLEWARE if native else settings.STOCK_MIDDLEWARE
+
+        async def get() -> int:
+            return (await AsyncClient(raise_request_exception=False).get(MISSING)).status_code
+
+        status = async_to_sync(get)()
+
+    assert status == 404
