@@ -13,7 +13,8 @@ Each difference from Django's handler, and why (the package docstring says what 
   sync or async, a library's or the project's, brings Django's timing back: request_started before
   any middleware or view code, request_finished from `response.close()` on the request's thread.
 - Both signals are sent with `sender=ASGIHandler`, as Django's handler sends them, so a receiver
-  connected for Django's handler hears them here too.
+  connected for Django's handler hears them here too (a subclass sends its own class, as a
+  subclass of Django's does).
 - A client already gone when the request is dispatched gets no view (`dispatch_unless_gone`).
 - `load_middleware()` loads the package's class for each Django class in REPLACEMENTS, and a hook
   that has an async twin (the CSRF check's `aprocess_view`) as that twin.
@@ -47,9 +48,6 @@ from async_native import middleware_in_place_of
 from async_native.checks import refuse_unported_django, warn_about_sync_only_middleware
 from async_native.request_threads import RequestThread, RequestThreadPool
 
-# Receivers connected for Django's handler hear this one: it replaces it.
-SENDER = ASGIHandler
-
 # The request's RequestThread, for `handle()`, whose signature is Django's and takes no executor.
 current_request_thread: contextvars.ContextVar[RequestThread] = contextvars.ContextVar(
     "current_request_thread"
@@ -62,9 +60,9 @@ current_request_thread: contextvars.ContextVar[RequestThread] = contextvars.Cont
 THREAD_TIDYING_RECEIVERS = (reset_queries, close_old_connections, close_caches, reset_urlconf)
 
 
-def only_thread_tidying_receivers(*signals_sent: Signal) -> bool:
+def only_thread_tidying_receivers(sender: type, *signals_sent: Signal) -> bool:
     for signal in signals_sent:
-        sync_receivers, async_receivers = signal._live_receivers(SENDER)
+        sync_receivers, async_receivers = signal._live_receivers(sender)
         if async_receivers or any(receiver not in THREAD_TIDYING_RECEIVERS for receiver in sync_receivers):
             return False
     return True
@@ -93,6 +91,13 @@ class PooledThreadASGIHandler(ASGIHandler):
         refuse_unported_django()
         super().__init__()
         self._threads = pool or RequestThreadPool()
+
+    @property
+    def signal_sender(self) -> type:
+        """The `sender` of the request signals. Django's handler sends `self.__class__`; this one
+        stands in for Django's, so it sends `ASGIHandler` and a receiver connected for Django's
+        handler hears it. A subclass of it (as of Django's) sends its own class, as Django's does."""
+        return ASGIHandler if type(self) is PooledThreadASGIHandler else type(self)
 
     @property
     def threads(self) -> RequestThreadPool:
@@ -154,17 +159,17 @@ class PooledThreadASGIHandler(ASGIHandler):
         """
         signal = signals.request_started
         request_thread = current_request_thread.get(None)
-        if request_thread is None or not only_thread_tidying_receivers(signal):
-            await signal.asend(sender=SENDER, scope=scope)
+        if request_thread is None or not only_thread_tidying_receivers(self.signal_sender, signal):
+            await signal.asend(sender=self.signal_sender, scope=scope)
             return
-        sync_receivers, _ = signal._live_receivers(SENDER)
+        sync_receivers, _ = signal._live_receivers(self.signal_sender)
         context = contextvars.copy_context()
 
         def send_to_sync_receivers() -> None:
             # asgiref keeps a Local's value to the thread that set it, so set the prefix here too.
             set_script_prefix(get_script_prefix(scope))
             for receiver in sync_receivers:
-                receiver(signal=signal, sender=SENDER, scope=scope)
+                receiver(signal=signal, sender=self.signal_sender, scope=scope)
 
         request_thread.run_ahead_of_next_call(functools.partial(context.run, send_to_sync_receivers))
 
@@ -172,7 +177,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         response = await super().run_get_response(request)
         # request_finished, sent by response.close(), names the handler Django's does (a private
         # attribute, which django-stubs leave out).
-        response._handler_class = SENDER  # type: ignore[attr-defined]
+        response._handler_class = self.signal_sender  # type: ignore[attr-defined]
         return response
 
     async def close_response(self, response: HttpResponseBase) -> None:
@@ -187,7 +192,9 @@ class PooledThreadASGIHandler(ASGIHandler):
         if (
             request_thread is not None
             and all(closes_a_request_without_files(closer) for closer in closers)
-            and only_thread_tidying_receivers(signals.request_started, signals.request_finished)
+            and only_thread_tidying_receivers(
+                self.signal_sender, signals.request_started, signals.request_finished
+            )
             and request_thread.take_held_back_work() is not None
         ):
             # What response.close() does, but the signal: the request's close() closes its body,
@@ -265,7 +272,7 @@ class PooledThreadASGIHandler(ASGIHandler):
         try:
             response = tasks[1].result()
         except asyncio.CancelledError:
-            await signals.request_finished.asend(sender=SENDER)  # the fourth change
+            await signals.request_finished.asend(sender=self.signal_sender)  # the fourth change
         else:
             await self.close_response(response)  # the third change
 

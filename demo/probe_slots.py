@@ -27,7 +27,10 @@ from pathlib import Path
 
 from django.conf import settings
 
+from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
 from myproject.serving import worker_pool
+
+PROBES_RUNNING = DEMO_RACE_SLOTS_IN_USE.labels(bound="probes")
 
 SLOTS_DIRECTORY = Path(tempfile.gettempdir()) / "myproject-demo-probe-slots"
 
@@ -65,15 +68,19 @@ def _slot_path(interface: str, number: int) -> Path:
 
 
 class ProbeSlot:
-    """One running probe's place in its stack's budget, held until `release()`."""
+    """One running probe's place in its stack's budget, held until `release()`, and counted in
+    /metrics' `demo_race_slots_in_use{bound="probes"}` meanwhile."""
 
     def __init__(self, lock_fd: int | None):
         self._lock_fd = lock_fd
+        if lock_fd is not None:
+            PROBES_RUNNING.inc()
 
     def release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the file drops its flock
             self._lock_fd = None
+            PROBES_RUNNING.dec()
 
     def __enter__(self) -> ProbeSlot:
         return self

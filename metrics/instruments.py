@@ -46,12 +46,12 @@ EXPORT_SLOTS_IN_USE = Gauge(
     ["interface"],
     multiprocess_mode="livesum",
 )
-# One label value per bound of the demo: demo/consumers.py counts `bound="races"`; a bound added later
-# (the probes') takes `DEMO_RACE_SLOTS_IN_USE.labels(bound="<its name>")`, inc() and dec() around
-# each slot it holds.
+# One label value per bound of the demo: demo/consumers.py counts `bound="races"`, demo/probe_slots.py
+# `bound="probes"` (the slow probes' slots, per stack).
 DEMO_RACE_SLOTS_IN_USE = Gauge(
     "demo_race_slots_in_use",
-    "Slots of the demo's bounds in use, by bound: races (races running, MAX_RACES_PER_PROCESS per process).",
+    "Slots of the demo's bounds in use, by bound: races (races running, MAX_RACES_PER_PROCESS per "
+    "process) and probes (slow probes running, DJANGO_DEMO_PROBE_SLOTS per stack).",
     ["bound"],
     multiprocess_mode="livesum",
 )

@@ -260,7 +260,7 @@ def test_the_pooled_handlers_handle_is_djangos_with_its_four_changes():
             f"await self.dispatch_unless_gone(tasks[0])\n        {dispatched_by_django}",
         )
         .replace(closed_by_django, "await self.close_response(response)")
-        .replace(finished_by_django, "await signals.request_finished.asend(sender=SENDER)")
+        .replace(finished_by_django, "await signals.request_finished.asend(sender=self.signal_sender)")
     )
 
 

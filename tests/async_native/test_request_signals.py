@@ -16,7 +16,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.urls import get_script_prefix
 
-from async_native.handler import THREAD_TIDYING_RECEIVERS
+from async_native.handler import THREAD_TIDYING_RECEIVERS, PooledThreadASGIHandler
 from tests.async_native.asgi_calls import http_scope, serve, status_of
 
 
@@ -248,3 +248,24 @@ async def test_a_receiver_connected_for_djangos_asgi_handler_hears_the_signal(st
         signal.disconnect(receiver, sender=ASGIHandler)
 
     assert heard == [ASGIHandler]
+
+
+@pytest.mark.parametrize("signal", [signals.request_started, signals.request_finished])
+@pytest.mark.parametrize("handler_class", [ASGIHandler, PooledThreadASGIHandler])
+async def test_a_subclass_of_the_handler_sends_its_own_class(handler_class, signal):
+    # As Django's handler sends self.__class__: Django's own tests subclass the handler and expect it.
+    class Subclass(handler_class):
+        pass
+
+    heard: list[type] = []
+
+    def receiver(sender, **kwargs) -> None:
+        heard.append(sender)
+
+    signal.connect(receiver)
+    try:
+        assert status_of(await serve(Subclass(), "/demo/async/hello/")) == 200
+    finally:
+        signal.disconnect(receiver)
+
+    assert heard == [Subclass]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from prometheus_client import REGISTRY
 
 from demo import probe_slots
 from demo.probe_slots import probe_slot_acquire, probe_slots_in_use
@@ -77,3 +78,16 @@ def test_a_probe_that_holds_no_capacity_takes_no_slot(settings):
 
     assert Client().get("/demo/sync/hello/").status_code == 200
     held.release()  # type: ignore[union-attr]
+
+
+def test_a_held_slot_counts_in_metrics_until_released(four_workers):
+    def in_use() -> float:
+        return REGISTRY.get_sample_value("demo_race_slots_in_use", {"bound": "probes"}) or 0.0
+
+    before = in_use()
+    slot = probe_slot_acquire("asgi")
+
+    assert in_use() == before + 1
+    slot.release()  # type: ignore[union-attr]
+    slot.release()  # type: ignore[union-attr]  # a second release changes nothing
+    assert in_use() == before
