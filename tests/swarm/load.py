@@ -111,9 +111,9 @@ class ChatOutcome:
         )
 
 
-# Each client posts once every this many seconds: 200 clients make 25 messages a second, each
+# Each client posts once every this many seconds: 200 clients make 20 messages a second, each
 # stored in PostgreSQL and sent to the other clients of its room.
-POST_PERIOD_SECONDS = 8.0
+POST_PERIOD_SECONDS = 10.0
 # After the last post, how long the clients get to have everything acknowledged and caught up.
 DRAIN_SECONDS = 60.0
 

@@ -115,19 +115,24 @@ class SwarmStack:
             filters += ["--filter", "health=healthy"]
         return set(run("docker", "ps", "--quiet", "--no-trunc", *filters).stdout.split())
 
-    def update(self, service: str, timeout: float = 300) -> None:
-        """A rolling restart with the service's own update_config; `--detach=false` returns once the
-        update has converged, and fails if Swarm rolled it back."""
-        run(
-            "docker",
-            "service",
-            "update",
-            "--force",
-            "--detach=false",
-            "--quiet",
-            self.service(service),
-            timeout=timeout,
-        )
+    def update(self, service: str, replicas: int, timeout: float = 300) -> set[str]:
+        """A rolling restart with the service's own update_config: `--detach=false` returns once the
+        update has converged (and fails if Swarm rolled it back); then wait for the replaced
+        containers to finish their graceful stop. The containers running at the end."""
+        command = ("docker", "service", "update", "--force", "--detach=false", "--quiet")
+        run(*command, self.service(service), timeout=timeout)
+        return self.wait_for_replicas(service, replicas)
+
+    def wait_for_replicas(self, service: str, replicas: int, timeout: float = 120) -> set[str]:
+        """Wait until exactly `replicas` containers of the service run, every one healthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            running = self.containers(service)
+            if len(running) == replicas and self.containers(service, healthy=True) == running:
+                return running
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service} did not settle at {replicas} healthy replicas in {timeout} s")
+            time.sleep(1)
 
     def kill_one(self, service: str) -> str:
         """SIGKILL one replica's container, as a crash or the kernel's OOM killer would."""
@@ -136,14 +141,14 @@ class SwarmStack:
         return victim
 
     def wait_for_replacement(self, service: str, gone: str, replicas: int, timeout: float = 120) -> set[str]:
-        """Wait until `replicas` healthy containers run and `gone` is not one of them."""
+        """Wait until Swarm has replaced the container `gone`: `replicas` healthy ones, without it."""
         deadline = time.monotonic() + timeout
         while True:
-            healthy = self.containers(service, healthy=True)
-            if len(healthy) == replicas and gone not in healthy:
-                return healthy
+            running = self.wait_for_replicas(service, replicas, timeout)
+            if gone not in running:
+                return running
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{service} was not back to {replicas} healthy replicas in {timeout} s")
+                raise RuntimeError(f"{service}: {gone[:12]} was not replaced in {timeout} s")
             time.sleep(1)
 
     def logs(self, *services: str) -> str:
@@ -151,7 +156,7 @@ class SwarmStack:
         parts = []
         for service in names:
             result = run(
-                "docker", "service", "logs", "--no-trunc", self.service(service), check=False, timeout=60
+                "docker", "service", "logs", "--tail", "3000", self.service(service), check=False, timeout=120
             )
             parts.append(result.stdout + result.stderr)
         return "\n".join(parts)[-20000:]

@@ -40,10 +40,12 @@ def test_a_rolling_update_of_the_asgi_service_loses_no_acknowledged_chat_message
     before = swarm_stack.containers("asgi")
     cookie = sender_cookie(swarm_stack.url)
 
-    outcome = asyncio.run(chat_through(swarm_stack.url, cookie, lambda: swarm_stack.update("asgi")))
+    after: set[str] = set()
+    outcome = asyncio.run(
+        chat_through(swarm_stack.url, cookie, lambda: after.update(swarm_stack.update("asgi", REPLICAS)))
+    )
     print(f"\nASGI rolling update: {outcome.summary()}")
 
-    after = swarm_stack.containers("asgi", healthy=True)
     assert len(after) == REPLICAS
     assert after.isdisjoint(before)
     assert outcome.acknowledged > 0
@@ -57,12 +59,11 @@ def test_a_rolling_update_of_the_wsgi_service_fails_no_request(swarm_stack):
 
     with SteadyHttpLoad(swarm_stack.url) as load:
         time.sleep(SETTLE_SECONDS)
-        swarm_stack.update("wsgi")
+        after = swarm_stack.update("wsgi", REPLICAS)
         time.sleep(SETTLE_SECONDS)
     outcome = load.outcome
     print(f"\nWSGI rolling update: {outcome.summary()}")
 
-    after = swarm_stack.containers("wsgi", healthy=True)
     assert len(after) == REPLICAS
     assert after.isdisjoint(before)
     assert outcome.ok > 0
