@@ -29,9 +29,13 @@ class HttpOutcome:
     hosts: list[str] = field(default_factory=list)
     slowest_seconds: float = 0.0
 
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
     def summary(self) -> str:
         return (
-            f"{self.ok} requests answered 200, {sum(self.failures.values())} failed {dict(self.failures)}, "
+            f"{self.ok} requests answered 200, {self.failed} failed {dict(self.failures)}, "
             f"slowest {self.slowest_seconds:.2f} s, served by {len(set(self.hosts))} containers"
         )
 
@@ -100,6 +104,7 @@ class ChatOutcome:
     reconnected_clients: int = 0  # clients that were dropped and came back at least once
     reconnects: int = 0
     connected_at_end: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # how long each phase took
 
     def summary(self) -> str:
         return (
@@ -107,7 +112,8 @@ class ChatOutcome:
             f"{self.acknowledged}, stored {self.stored}, lost {self.lost}, unacknowledged "
             f"{self.unacknowledged}, missing {self.missing}; {self.reconnected_clients} clients "
             f"dropped and back with ?after= ({self.reconnects} reconnects), "
-            f"{self.connected_at_end} connected at the end"
+            f"{self.connected_at_end} connected at the end; seconds: "
+            + ", ".join(f"{phase} {seconds:.0f}" for phase, seconds in self.seconds.items())
         )
 
 
@@ -129,8 +135,16 @@ async def chat_through(
     crowd = [ResumingClient([url], names[number % rooms], cookie) for number in range(clients)]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(client.run(stop)) for client in crowd]
+    phase_started = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal phase_started
+        outcome.seconds[name] = time.monotonic() - phase_started
+        phase_started = time.monotonic()
+
     try:
         await asyncio.wait_for(asyncio.gather(*(client.connected.wait() for client in crowd)), 120)
+        phase("joining")
         for client in crowd:
             client.connects = 1  # count the drops from here on
 
@@ -160,11 +174,13 @@ async def chat_through(
             fault_done.set()
 
         await asyncio.gather(post_until_done(), run_fault())
+        phase("posting through the change")
 
         deadline = time.monotonic() + DRAIN_SECONDS
         while any(client.pending for client in crowd) and time.monotonic() < deadline:
             for client in crowd:
-                await client.resend_pending()
+                # Two a second per client stays under the chat's rate limit (5 a second).
+                await client.resend_pending(at_most=2)
             await asyncio.sleep(1)
         stored = {name: await stored_client_ids(url, name) for name in names}
 
@@ -177,6 +193,7 @@ async def chat_through(
         while not caught_up() and time.monotonic() < deadline:  # noqa: ASYNC110 (many clients' state)
             await asyncio.sleep(0.5)
         outcome.connected_at_end = sum(1 for client in crowd if client.connected.is_set())
+        phase("draining")
     finally:
         stop.set()
         await asyncio.gather(*(client.close() for client in crowd))

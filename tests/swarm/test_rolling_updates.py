@@ -16,6 +16,8 @@ from tests.swarm.load import SteadyHttpLoad, chat_through
 pytestmark = [pytest.mark.swarm, pytest.mark.timeout(1200)]
 
 REPLICAS = 2
+# WEB_CONCURRENCY of the stack file's wsgi service.
+WSGI_WORKERS_PER_REPLICA = 3
 CHAT_CLIENTS = 200
 # Seconds of load before and after each change, so that both sides of it are measured.
 SETTLE_SECONDS = 3
@@ -72,7 +74,7 @@ def test_a_rolling_update_of_the_wsgi_service_fails_no_request(swarm_stack):
     assert set(outcome.hosts[-load.connections :]) <= short_ids(after)
 
 
-def test_a_killed_wsgi_replica_is_replaced_and_no_request_fails(swarm_stack):
+def test_a_killed_wsgi_replica_is_replaced_and_only_responses_it_had_begun_are_cut(swarm_stack):
     with SteadyHttpLoad(swarm_stack.url) as load:
         time.sleep(SETTLE_SECONDS)
         victim = swarm_stack.kill_one("wsgi")
@@ -83,8 +85,12 @@ def test_a_killed_wsgi_replica_is_replaced_and_no_request_fails(swarm_stack):
 
     assert victim not in after
     assert outcome.ok > 0
-    # The requests the killed replica held were GETs: nginx passed each to the other replica.
-    assert dict(outcome.failures) == {}
+    # A request the killed replica had not yet answered is a GET: nginx passes it to the other
+    # replica (proxy_next_upstream). A response it had begun to send cannot be taken back: its
+    # client gets the headers and a cut body. A sync worker sends one response at a time, so at
+    # most one per worker of the killed replica; nothing else fails (no 502, no timeout).
+    assert set(outcome.failures) <= {"ChunkedEncodingError"}
+    assert outcome.failed <= WSGI_WORKERS_PER_REPLICA
 
 
 def test_a_killed_asgi_replica_is_replaced_and_no_acknowledged_chat_message_is_lost(swarm_stack):
