@@ -179,6 +179,10 @@ class SwarmStack:
         label = f"label=com.docker.stack.namespace={self.name}"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            # Swarm removes its services' containers, but leaves a finished job's (the migration).
+            exited = run("docker", "ps", "--all", "--quiet", "--filter", label, "--filter", "status=exited")
+            if exited.stdout.split():
+                run("docker", "rm", *exited.stdout.split(), check=False)
             containers = run("docker", "ps", "--all", "--quiet", "--filter", label).stdout.split()
             networks = run("docker", "network", "ls", "--quiet", "--filter", label).stdout.split()
             if not containers and not networks:
