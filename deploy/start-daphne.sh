@@ -11,6 +11,16 @@ cd "$(dirname "$0")/.."
 # Refuse a configuration the settings reject with its one-line message, before the server imports
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight asgi
+# WebSockets off unless DJANGO_WEBSOCKETS=1: this server has no option that bounds what one client
+# that never reads makes it hold (below, and docs/reliability.md), so by default every handshake is
+# refused (myproject/asgi.py) and no such client gets a socket. The project serves WebSockets with
+# deploy/start-asgi.sh (Uvicorn, bounded); the tests that compare servers turn them on here.
+export DJANGO_WEBSOCKETS="${DJANGO_WEBSOCKETS:-0}"
+# Prometheus' client keeps the process's numbers in files in this directory (as in
+# deploy/start-asgi.sh, where the reasoning is); emptied at every start.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/myproject-metrics-daphne-${ASGI_PORT:-8002}}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 # The WebSocket size limits match deploy/start-asgi.sh (see the reasoning there). Daphne checks a
 # whole message and each frame of it separately, so both are set.
 # No option bounds what Daphne holds for one client: it reads every frame as it arrives, queues each

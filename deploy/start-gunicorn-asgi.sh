@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 # Refuse a configuration the settings reject with its one-line message, before the server imports
 # the application in each worker and reports it as a traceback (myproject/preflight.py).
 python -m myproject.preflight asgi
+# WebSockets off unless DJANGO_WEBSOCKETS=1: this server has no option that bounds what one client
+# that never reads makes it hold (below, and docs/reliability.md), so by default every handshake is
+# refused (myproject/asgi.py) and no such client gets a socket. The project serves WebSockets with
+# deploy/start-asgi.sh (Uvicorn, bounded); the tests that compare servers turn them on here.
+export DJANGO_WEBSOCKETS="${DJANGO_WEBSOCKETS:-0}"
 workers="${WEB_CONCURRENCY:-$(nproc)}"
 # Prometheus' client keeps each worker's numbers in files in this directory, and /metrics adds them
 # up (metrics/instruments.py). One directory per server, never shared with another; emptied here at

@@ -55,8 +55,13 @@ application: ASGI3Application = ProtocolTypeRouter(
 # The project's wrappers, each for one reason -------------------------------------------------------
 from metrics.websockets import CountOpenWebSockets  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
+from myproject.realtime.refusal import WebSocketsOff  # noqa: E402
 from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
 
+# On a server that cannot bound what one client's socket makes it hold, no socket at all
+# (DJANGO_WEBSOCKETS=0, which deploy/start-daphne.sh and deploy/start-gunicorn-asgi.sh set).
+if not settings.SERVE_WEBSOCKETS:
+    application = WebSocketsOff(application)
 # Counts the open WebSockets that /metrics reports, the signal that scales this stack
 # (metrics/websockets.py); HTTP passes straight through.
 application = CountOpenWebSockets(application)

@@ -100,6 +100,12 @@ ASGI_STACK = env.str("DJANGO_ASGI_STACK", default="stock")
 if ASGI_STACK not in ASGI_STACKS:
     raise ImproperlyConfigured(f"DJANGO_ASGI_STACK must be 'stock' or 'async-native', not {ASGI_STACK!r}.")
 
+# Whether an ASGI process serves WebSockets at all. On by default; deploy/start-daphne.sh and
+# deploy/start-gunicorn-asgi.sh turn it off unless told otherwise, because neither server has an
+# option that bounds what one client that sends pings and never reads makes it hold
+# (docs/reliability.md): with it off every handshake is refused, so no such client gets a socket.
+SERVE_WEBSOCKETS = env.bool("DJANGO_WEBSOCKETS", default=True)
+
 MIDDLEWARE = [
     # Outermost: counts and times every request, and answers /metrics (metrics/). Async-capable.
     "metrics.middleware.RequestMetricsMiddleware",

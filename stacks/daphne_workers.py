@@ -43,6 +43,11 @@ def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("ASGI_PORT", "8002"))
     workers = int(os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() or 1)))
+    # As deploy/start-daphne.sh: no WebSockets unless told to (the comparison harness measures HTTP).
+    os.environ.setdefault("DJANGO_WEBSOCKETS", "0")
+    # As the start scripts: Prometheus' client needs its directory to exist when it is named.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     listener = socket.create_server((host, port), backlog=2048)
     listener.set_inheritable(True)
     children = [

@@ -2,7 +2,7 @@
 
 import contextlib
 
-from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope, WebSocketScope
 
 from myproject.realtime.close_codes import close_event
 
@@ -19,3 +19,17 @@ async def refuse_handshake(
     await receive()  # the websocket.connect
     with contextlib.suppress(OSError, RuntimeError):  # the client already left
         await send(close_event(1000))
+
+
+class WebSocketsOff:
+    """Wraps an ASGI application so that every WebSocket handshake is refused (HTTP 403) and every
+    other scope passes straight through: for a server the project will not let hold sockets
+    (settings.SERVE_WEBSOCKETS)."""
+
+    def __init__(self, application: ASGI3Application) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        if scope["type"] == "websocket":
+            return await refuse_handshake(scope, receive, send)
+        return await self.application(scope, receive, send)

@@ -43,6 +43,7 @@ def new_room() -> str:
 @pytest.fixture(scope="module")
 def daphne(live_database, shared_redis_url, server_logs):
     server = daphne_server(chat_environment(live_database, shared_redis_url), server_logs)
+    server.env["DJANGO_WEBSOCKETS"] = "1"  # start-daphne.sh serves none unless told to
     server.start()
     yield server
     server.stop()

@@ -9,10 +9,11 @@ import re
 import socket
 
 import pytest
+import requests
 
 from loadtests.hostile import FRAMES, MAX_GROWTH_MB, OPCODES, ROOM, flood, frame, open_socket
 from stacks.processes import ROOT
-from stacks.web import WebServer, granian_server, gunicorn_asgi_server, uvicorn_server
+from stacks.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
 
 pytestmark = pytest.mark.live
 
@@ -74,7 +75,9 @@ def close_code_after(port: int, message_bytes: int) -> int | None:
 
 def test_gunicorns_asgi_worker_closes_a_message_past_the_start_scripts_size_limit(env, server_logs):
     # Gunicorn's own default is 16 MB, held in memory until the message's last fragment arrives.
-    server = started(gunicorn_asgi_server(env, server_logs, workers=1))
+    server = gunicorn_asgi_server(env, server_logs, workers=1)
+    server.env["DJANGO_WEBSOCKETS"] = "1"
+    server.start()
     try:
         code = close_code_after(server.port, 2 * WS_MAX_SIZE)
     finally:
@@ -100,6 +103,30 @@ def test_granian_serves_websockets_when_told_to(env, server_logs):
     try:
         sock: socket.socket = open_socket(server.port, f"/ws/chat/{ROOM}/")
         sock.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("make_server", [daphne_server, gunicorn_asgi_server])
+def test_daphne_and_gunicorns_asgi_worker_serve_no_websocket_unless_told_to(make_server, env, server_logs):
+    # Nothing bounds what they hold for a client that sends pings (or, on Daphne, messages) and
+    # never reads: a socket refused at the handshake cannot be flooded. Plain HTTP still works.
+    server = started(make_server(env, server_logs))
+    try:
+        with pytest.raises(ConnectionError, match=r"handshake refused|closed the handshake"):
+            open_socket(server.port, f"/ws/chat/{ROOM}/").close()
+        assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("make_server", [daphne_server, gunicorn_asgi_server])
+def test_daphne_and_gunicorns_asgi_worker_serve_websockets_when_told_to(make_server, env, server_logs):
+    server = make_server(env, server_logs)
+    server.env["DJANGO_WEBSOCKETS"] = "1"
+    server.start()
+    try:
+        open_socket(server.port, f"/ws/chat/{ROOM}/").close()
     finally:
         server.stop()
 
