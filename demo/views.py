@@ -37,7 +37,7 @@ from demo.probes import (
     takes_probe_slot,
     wait_from,
 )
-from demo.race import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
+from demo.race_rules import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
 from myproject.serving import interface_of
 from myproject.stack_layout import websocket_port
 

@@ -350,7 +350,7 @@ if DEMO_PROBE_SLOTS is not None and DEMO_PROBE_SLOTS < 0:
 
 
 # The race page (/demo/race/, docs/race.md) ------------------------------------------------------
-# Where the race's server-side driver (demo/racing.py, on the ASGI stack) sends its requests: the
+# Where the race's server-side driver (demo/race_driver.py, on the ASGI stack) sends its requests: the
 # stacks' own addresses, never one a client names. `make run` exports WSGI_PORT and ASGI_PORT, so
 # both stacks are raced on loopback; docker-compose.yml names its services. Unset, a stack is not
 # raced, except the ASGI stack the race's socket arrived on (runserver: one stack, Daphne's).
