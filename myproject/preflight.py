@@ -9,8 +9,9 @@ alone, that line comes last under fifty lines of import machinery, once per proc
   exec the server. The check cannot be left to the server: Gunicorn, Uvicorn, Daphne and Granian
   import myproject.wsgi or myproject.asgi themselves, in each worker, and report an import error
   their own way (Gunicorn logs a traceback from every worker, then "Worker failed to boot").
-- deploy/start-race-driver.sh runs `python -m myproject.preflight asgi --race-driver`, which also
-  exits with DEMO_OFF when the demo is off (DJANGO_DEMO): the race's driver then has nothing to drive.
+- `make run` asks `python -m myproject.preflight asgi --race-driver` whether to start the race's
+  driver (deploy/start-race-driver.sh): it also exits with DEMO_OFF when the demo is off
+  (DJANGO_DEMO), and the driver then has nothing to drive.
 """
 
 import os
