@@ -10,8 +10,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 WSGI_PORT ?= 8001
 ASGI_PORT ?= 8002
+# The race page's driver, in a process of its own so the stacks it races cannot stall it (docs/race.md).
+RACE_DRIVER_PORT ?= 8003
 EMBEDDED_REDIS_PORT ?= 6390
-export WSGI_PORT ASGI_PORT EMBEDDED_REDIS_PORT
+export WSGI_PORT ASGI_PORT RACE_DRIVER_PORT EMBEDDED_REDIS_PORT
 
 # Where the browser finds each stack (myproject/settings.py, "Where the stacks are"): every page
 # links to itself on the other stack, and a page Gunicorn serves opens its WebSocket on the ASGI
@@ -23,10 +25,10 @@ run: export ASGI_STACK_PORT ?= $(ASGI_PORT)
 # stacks at it.
 ifneq ($(REDIS_URL)$(REDIS_SENTINELS),)
 RUN_PROCESSES := wsgi asgi
-RUN_PORTS := WSGI_PORT=$(WSGI_PORT) ASGI_PORT=$(ASGI_PORT)
+RUN_PORTS := WSGI_PORT=$(WSGI_PORT) ASGI_PORT=$(ASGI_PORT) RACE_DRIVER_PORT=$(RACE_DRIVER_PORT)
 else
 RUN_PROCESSES := redis wsgi asgi
-RUN_PORTS := WSGI_PORT=$(WSGI_PORT) ASGI_PORT=$(ASGI_PORT) EMBEDDED_REDIS_PORT=$(EMBEDDED_REDIS_PORT)
+RUN_PORTS := WSGI_PORT=$(WSGI_PORT) ASGI_PORT=$(ASGI_PORT) RACE_DRIVER_PORT=$(RACE_DRIVER_PORT) EMBEDDED_REDIS_PORT=$(EMBEDDED_REDIS_PORT)
 run: export REDIS_URL := redis://127.0.0.1:$(EMBEDDED_REDIS_PORT)/0
 endif
 
@@ -70,11 +72,17 @@ run: seed ## Run both stacks: Gunicorn (WSGI) on 8001, Uvicorn (ASGI) on 8002
 	@echo
 	@echo "  WSGI stack (Gunicorn): http://127.0.0.1:$(WSGI_PORT)/"
 	@echo "  ASGI stack (Uvicorn):  http://127.0.0.1:$(ASGI_PORT)/   (WebSockets too)"
+	@echo "  Race page's driver:    port $(RACE_DRIVER_PORT), a Uvicorn process of its own (when the demo is on)"
 	@echo "  Channel layer:         $(or $(REDIS_URL),$(REDIS_SENTINELS) (sentinels))"
 	@echo "  Demo logins: admin (staff), alice, bob, carol; password wsgi-asgi-demo"
 	@echo "  Ctrl-C stops everything."
 	@echo
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} exec $(BIN)/honcho -d . -f deploy/Procfile.local start $(RUN_PROCESSES)
+# The race's driver runs only where the demo is on (DJANGO_DEMO, on with debug): honcho stops every
+# process as soon as one exits, and the driver's start script exits at once when the demo is off.
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-1}; \
+	processes="$(RUN_PROCESSES)"; \
+	if $(BIN)/python -m myproject.preflight asgi --race-driver 2>/dev/null; then processes="$$processes race"; fi; \
+	exec $(BIN)/honcho -d . -f deploy/Procfile.local start $$processes
 
 test: install-dev ## Run the whole test suite (real servers, Redis, browsers included)
 	$(BIN)/pytest

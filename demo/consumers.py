@@ -8,9 +8,9 @@ MAX_FRAMES frames, cut to MAX_ECHO_CHARS, then closes by itself, and gives up on
 after IDLE_SECONDS.
 
 /ws/race/: the race page's driver. The page sends one race frame; the consumer runs it
-(demo/racing.py) and streams a frame per lane as each request ends. A socket runs one race at a
+(demo/race_driver.py) and streams a frame per lane as each request ends. A socket runs one race at a
 time, a client address one at a time, a process at most MAX_RACES_PER_PROCESS; every frame is
-checked (demo/race.py), and a bad one gets an error frame while the socket stays open.
+checked (demo/race_rules.py), and a bad one gets an error frame while the socket stays open.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 
 from demo import protocol
-from demo.race import BadRace, Race, race_from
-from demo.racing import RunningRaces, clients_racing, raced_stacks, races_running, run_race
+from demo.race_driver import RunningRaces, clients_racing, raced_stacks, races_running, run_race
+from demo.race_rules import BadRace, Race, race_from
 from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
 from myproject.realtime.close_codes import close_event
 from myproject.realtime.consumer import RealtimeConsumer

@@ -35,7 +35,7 @@ PROBES_RUNNING = DEMO_RACE_SLOTS_IN_USE.labels(bound="probes")
 SLOTS_DIRECTORY = Path(tempfile.gettempdir()) / "myproject-demo-probe-slots"
 
 # Which probes hold a stack's capacity, per interface (the views take a slot through
-# demo.probes.takes_probe_slot; the race's driver queues their lanes by it, demo/racing.py): under
+# demo.probes.takes_probe_slot; the race's driver queues their lanes by it, demo/race_driver.py): under
 # WSGI every probe that waits or computes holds a sync worker; under ASGI a wait holds a coroutine or
 # a thread, and only computing or blocking holds the event loop.
 TAKES_A_SLOT = {

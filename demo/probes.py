@@ -68,7 +68,7 @@ def whole_number(query: Mapping[str, str], name: str, default: int, low: int, hi
     return int(raw)
 
 
-# Each reader takes a query (request.GET, or the race page's parameters, demo/race.py): one set of
+# Each reader takes a query (request.GET, or the race page's parameters, demo/race_rules.py): one set of
 # rules for both.
 
 
@@ -178,7 +178,7 @@ def rejects_bad_parameters(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # The probes that hold a stack's capacity take a slot first (demo/probe_slots.py says which, and why).
-# Past the bound a client hears so at once; the race's driver queues its lanes (demo/racing.py).
+# Past the bound a client hears so at once; the race's driver queues its lanes (demo/race_driver.py).
 PROBE_SLOTS_FULL = "probe_slots_full"
 RETRY_AFTER_SECONDS = 1
 

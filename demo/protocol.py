@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from demo.race import LANE_GROUPS, MAX_RACE_SECONDS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, Race
+from demo.race_rules import LANE_GROUPS, MAX_RACE_SECONDS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, Race
 
 
 def error_frame(code: str, detail: str) -> dict[str, Any]:

@@ -37,9 +37,9 @@ from demo.probes import (
     takes_probe_slot,
     wait_from,
 )
-from demo.race import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
+from demo.race_rules import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
 from myproject.serving import interface_of
-from myproject.stack_layout import websocket_port
+from myproject.stack_layout import race_socket_port
 
 
 @require_safe
@@ -178,7 +178,7 @@ async def async_blocking(request: HttpRequest) -> JsonResponse:
 @require_safe
 def race(request: HttpRequest) -> HttpResponse:
     stacks = {"wsgi": settings.RACE_WSGI_URL, "asgi": settings.RACE_ASGI_URL}
-    socket_port = websocket_port(request)
+    socket_port = race_socket_port(request)
     context = {
         "groups": LANE_GROUPS.values(),
         "probes": PROBES,
@@ -190,7 +190,8 @@ def race(request: HttpRequest) -> HttpResponse:
         # stack's port; an unconfigured ASGI stack means this very server (runserver).
         "stack_ports": {stack: urlsplit(url).port or "" for stack, url in stacks.items() if url},
         "one_stack": not (stacks["wsgi"] and stacks["asgi"]),
-        # The socket goes to the ASGI stack: the WSGI stack cannot hold one (as on the chat pages).
+        # The socket goes to the driver's own process where it has one (make run), else to the ASGI
+        # stack: the WSGI stack cannot hold one (as on the chat pages).
         "socket_port": socket_port or "",
         "served_by_wsgi_without_socket_port": interface_of(request) == "wsgi" and not socket_port,
     }

@@ -9,7 +9,12 @@ import http.client
 import socket
 import sys
 
-ROLES = {"WSGI_PORT": "WSGI", "ASGI_PORT": "ASGI", "EMBEDDED_REDIS_PORT": "embedded Redis"}
+ROLES = {
+    "WSGI_PORT": "WSGI",
+    "ASGI_PORT": "ASGI",
+    "RACE_DRIVER_PORT": "race driver",
+    "EMBEDDED_REDIS_PORT": "embedded Redis",
+}
 REDIS_PORTS = {"EMBEDDED_REDIS_PORT"}
 HOST = "127.0.0.1"
 # A server of this project answers a health check in milliseconds; anything slower is not one.

@@ -9,6 +9,9 @@ alone, that line comes last under fifty lines of import machinery, once per proc
   exec the server. The check cannot be left to the server: Gunicorn, Uvicorn, Daphne and Granian
   import myproject.wsgi or myproject.asgi themselves, in each worker, and report an import error
   their own way (Gunicorn logs a traceback from every worker, then "Worker failed to boot").
+- `make run` asks `python -m myproject.preflight asgi --race-driver` whether to start the race's
+  driver (deploy/start-race-driver.sh): it also exits with DEMO_OFF when the demo is off
+  (DJANGO_DEMO), and the driver then has nothing to drive.
 """
 
 import os
@@ -17,6 +20,8 @@ import sys
 from django.core.exceptions import ImproperlyConfigured
 
 INTERFACES = ("wsgi", "asgi")
+# The exit status that says "the demo is off", told apart from a configuration error (1).
+DEMO_OFF = 3
 
 
 def load_settings_or_exit(interface: str | None = None) -> None:
@@ -38,9 +43,22 @@ def load_settings_or_exit(interface: str | None = None) -> None:
 
 
 def main(arguments: list[str]) -> None:
-    if len(arguments) != 1 or arguments[0] not in INTERFACES:
-        sys.exit("Usage: python -m myproject.preflight wsgi|asgi")
+    if (
+        len(arguments) not in (1, 2)
+        or arguments[0] not in INTERFACES
+        or arguments[1:] not in ([], ["--race-driver"])
+    ):
+        sys.exit("Usage: python -m myproject.preflight wsgi|asgi [--race-driver]")
     load_settings_or_exit(arguments[0])
+    if arguments[1:]:
+        from django.conf import settings
+
+        if not settings.DEMO:
+            print(
+                "The demo is off (DJANGO_DEMO), so the race page's driver has nothing to drive.",
+                file=sys.stderr,
+            )
+            sys.exit(DEMO_OFF)
 
 
 if __name__ == "__main__":

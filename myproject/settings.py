@@ -356,9 +356,9 @@ if DEMO_PROBE_SLOTS is not None and DEMO_PROBE_SLOTS < 0:
 
 
 # The race page (/demo/race/, docs/race.md) ------------------------------------------------------
-# Where the race's server-side driver (demo/racing.py, on the ASGI stack) sends its requests: the
-# stacks' own addresses, never one a client names. `make run` exports WSGI_PORT and ASGI_PORT, so
-# both stacks are raced on loopback; docker-compose.yml names its services. Unset, a stack is not
+# Where the race's server-side driver (demo/race_driver.py) sends its requests: the stacks' own
+# addresses, never one a client names. `make run` exports WSGI_PORT and ASGI_PORT, so both stacks
+# are raced on loopback; docker-compose.yml names its services. Unset, a stack is not
 # raced, except the ASGI stack the race's socket arrived on (runserver: one stack, Daphne's).
 
 
@@ -378,6 +378,10 @@ def _stack_url(url_variable: str, port_variable: str) -> str:
 
 RACE_WSGI_URL = _stack_url("RACE_WSGI_URL", "WSGI_PORT")
 RACE_ASGI_URL = _stack_url("RACE_ASGI_URL", "ASGI_PORT")
+# The port of the driver's own process (deploy/start-race-driver.sh, which `make run` starts), where
+# the race page opens its socket, so the stacks it races cannot stall it (docs/race.md, "Where the
+# driver runs"). Unset, the page opens its race socket where it opens the others.
+RACE_DRIVER_PORT = _port("RACE_DRIVER_PORT")
 # The race page's browser-direct mode calls the other stack's probes from the page's origin, which
 # the browser allows only if the probes answer with CORS headers for that origin. Only the probes:
 # every other path (pages, forms, the admin) stays same-origin. By default the allowed origins are

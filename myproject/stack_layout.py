@@ -67,3 +67,15 @@ def websocket_port(request: HttpRequest) -> int | None:
     if interface_of(request) == "asgi" or came_through_proxy(request):
         return None
     return settings.ASGI_STACK_PORT
+
+
+def race_socket_port(request: HttpRequest) -> int | None:
+    """The port the race page opens its driver's socket on, or None for the page's own origin.
+
+    The driver runs in a process of its own when RACE_DRIVER_PORT names one (`make run`), so that
+    neither stack it races can stall it; behind a proxy the page's origin routes /ws/race/ to it.
+    Without one (runserver, a lone stack) the race socket goes where every other socket goes.
+    """
+    if settings.RACE_DRIVER_PORT and not came_through_proxy(request):
+        return settings.RACE_DRIVER_PORT
+    return websocket_port(request)

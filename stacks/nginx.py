@@ -24,9 +24,12 @@ def render_nginx_template(variables: dict[str, str]) -> str:
 
 
 class NginxServer(WebServer):
-    """The shipped site in front of a WSGI and an ASGI stack, on a free port."""
+    """The shipped site in front of a WSGI and an ASGI stack, on a free port; /ws/race/ goes to the
+    race's driver, or to the ASGI stack when none is given."""
 
-    def __init__(self, wsgi_url: str, asgi_url: str, log_dir: Path) -> None:
+    def __init__(
+        self, wsgi_url: str, asgi_url: str, log_dir: Path, race_driver_url: str | None = None
+    ) -> None:
         port = free_port()
         prefix = log_dir / f"nginx-{uuid.uuid4().hex[:8]}"
         prefix.mkdir()
@@ -34,6 +37,7 @@ class NginxServer(WebServer):
             {
                 "WSGI_UPSTREAM": urlsplit(wsgi_url).netloc,
                 "ASGI_UPSTREAM": urlsplit(asgi_url).netloc,
+                "RACE_DRIVER_UPSTREAM": urlsplit(race_driver_url or asgi_url).netloc,
                 "NGINX_PORT": f"127.0.0.1:{port}",
                 # The upstreams above are addresses, so nginx never asks this resolver anything.
                 "NGINX_LOCAL_RESOLVERS": "127.0.0.1",

@@ -114,6 +114,11 @@ def uvicorn_server(env: dict[str, str], log_dir: Path, workers: int = 1) -> WebS
     return script_server("uvicorn", "start-asgi.sh", "ASGI_PORT", env, log_dir, WEB_CONCURRENCY=str(workers))
 
 
+def race_driver_server(env: dict[str, str], log_dir: Path) -> WebServer:
+    """The race page's driver: the ASGI application in a one-worker Uvicorn process of its own."""
+    return script_server("race-driver", "start-race-driver.sh", "RACE_DRIVER_PORT", env, log_dir)
+
+
 def daphne_server(env: dict[str, str], log_dir: Path) -> WebServer:
     """The ASGI stack on Daphne: one process, no workers option (see stacks/daphne_workers.py)."""
     return script_server("daphne", "start-daphne.sh", "ASGI_PORT", env, log_dir)

@@ -11,8 +11,9 @@ would build for the handshake. An Origin is allowed when it is the handshake's o
 scheme, and its Host as ALLOWED_HOSTS validates it), or one of CSRF_TRUSTED_ORIGINS.
 
 One addition: when the two stacks run side by side (`make run`: WSGI_STACK_PORT and
-ASGI_STACK_PORT set), a page Gunicorn served opens its socket on the ASGI stack's port, so the WSGI
-stack's origin (same scheme and host, its port) is the project's own too.
+ASGI_STACK_PORT set), a page Gunicorn served opens its socket on the ASGI stack's port, and the race
+page opens its driver's socket on a port of its own (RACE_DRIVER_PORT), so both stacks' origins
+(same scheme and host, their ports) are the project's own too.
 """
 
 import io
@@ -66,7 +67,8 @@ def side_by_side_origins(request: HttpRequest) -> set[str]:
         domain, _ = split_domain_port(request.get_host())
     except DisallowedHost:
         return set()
-    return {f"{request.scheme}://{domain}:{settings.WSGI_STACK_PORT}"}
+    ports = (settings.WSGI_STACK_PORT, settings.ASGI_STACK_PORT)
+    return {f"{request.scheme}://{domain}:{port}" for port in ports}
 
 
 def allowed_origins_only(

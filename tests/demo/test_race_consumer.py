@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 
 from demo import consumers
 from demo.consumers import RaceConsumer
-from demo.race import MAX_RACES_PER_PROCESS
-from demo.racing import races_in_use
+from demo.race_driver import races_in_use
+from demo.race_rules import MAX_RACES_PER_PROCESS
 
 # Channels closes the thread's old database connections when a socket disconnects: the race touches
 # no database, but the check needs database access allowed.

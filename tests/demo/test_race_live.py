@@ -180,6 +180,7 @@ def test_under_runserver_the_page_says_one_stack_and_the_driver_races_the_asgi_l
         server.stop()
 
     assert 'data-testid="one-stack"' in page.text
+    assert "The driver runs in this same process" in page.text
     assert frames["ready"][0]["stacks"] == ["asgi"]
     assert frames["group.skipped"] == [
         {"type": "group.skipped", "group": "def-wsgi", "detail": "no WSGI stack to race here"}

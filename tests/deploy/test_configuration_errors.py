@@ -37,6 +37,7 @@ ENTRY_POINTS = {
     "Granian WSGI": (["deploy/start-granian.sh"], {"GRANIAN_INTERFACE": "wsgi"}),
     "Granian ASGI": (["deploy/start-granian.sh"], {"GRANIAN_INTERFACE": "asgi"}),
     "Gunicorn asgi worker": (["deploy/start-gunicorn-asgi.sh"], {}),
+    "the race's driver": (["deploy/start-race-driver.sh"], {"DJANGO_DEMO": "1"}),
 }
 
 
@@ -106,3 +107,12 @@ def test_a_refusal_that_only_the_asgi_settings_make_is_caught_before_the_asgi_se
     assert result.returncode != 0
     assert "Traceback" not in result.stdout + result.stderr
     assert "REPORTS_EXPORT_CONCURRENCY (10) must be below" in result.stderr
+
+
+@pytest.mark.parametrize(("demo", "status"), [("0", 3), ("1", 0)])
+def test_make_run_asks_the_preflight_whether_the_demo_needs_the_race_driver(demo, status):
+    command = [sys.executable, "-m", "myproject.preflight", "asgi", "--race-driver"]
+    result = start(command, environment(DJANGO_DEMO=demo))
+
+    assert result.returncode == status, result.stderr
+    assert ("The demo is off" in result.stderr) is (status == 3)

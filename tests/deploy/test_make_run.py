@@ -29,6 +29,7 @@ def run_env(tmp_path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
         WSGI_PORT=str(free_port()),
         ASGI_PORT=str(free_port()),
+        RACE_DRIVER_PORT=str(free_port()),
         EMBEDDED_REDIS_PORT=str(free_port()),
         WEB_CONCURRENCY="1",
     )
@@ -62,16 +63,18 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
     make = start_make_run(run_env, log_path)
     wsgi = f"http://127.0.0.1:{run_env['WSGI_PORT']}"
     asgi = f"http://127.0.0.1:{run_env['ASGI_PORT']}"
+    driver = f"http://127.0.0.1:{run_env['RACE_DRIVER_PORT']}"
     try:
         wait_until(
-            lambda: answers(f"{wsgi}/readyz") and answers(f"{asgi}/readyz"),
+            lambda: answers(f"{wsgi}/readyz") and answers(f"{asgi}/readyz") and answers(f"{driver}/healthz"),
             SETUP_AND_START_SECONDS,
-            "both stacks to be ready",
+            "both stacks and the race's driver to be ready",
             interval=0.5,
         )
         home = requests.get(f"{asgi}/", timeout=10)
         chat_room_on_wsgi = requests.get(f"{wsgi}/chat/lobby/", timeout=10)
         live_page_on_wsgi = requests.get(f"{wsgi}/reports/live/", timeout=10)
+        race_page_on_asgi = requests.get(f"{asgi}/demo/race/", timeout=10)
     finally:
         os.killpg(make.pid, signal.SIGINT)
         try:
@@ -88,12 +91,14 @@ def test_make_run_serves_both_stacks_with_the_embedded_redis_and_ctrl_c_stops_ev
     # The chat page Gunicorn serves sends its socket to the ASGI stack.
     assert f'data-socket-port="{run_env["ASGI_PORT"]}"' in chat_room_on_wsgi.text
     assert f'data-socket-port="{run_env["ASGI_PORT"]}"' in live_page_on_wsgi.text
+    # The race page, whichever stack served it, sends its socket to the driver's own process.
+    assert f'data-socket-port="{run_env["RACE_DRIVER_PORT"]}"' in race_page_on_asgi.text
     # Every page links to itself on the other stack, and the home page names the real ports.
     assert f'data-testid="other-stack" href="http://127.0.0.1:{run_env["WSGI_PORT"]}/"' in home.text
     assert f"through WSGI on port {run_env['WSGI_PORT']}" in text_of(home.text, "layout-explained")
     # Debug is on under make run, so no secret key was needed.
     assert "REDIS_URL is not set" not in output
-    for port in ("WSGI_PORT", "ASGI_PORT", "EMBEDDED_REDIS_PORT"):
+    for port in ("WSGI_PORT", "ASGI_PORT", "RACE_DRIVER_PORT", "EMBEDDED_REDIS_PORT"):
         wait_until(lambda port=port: port_is_closed(run_env[port]), 10, f"{port} to close after Ctrl-C")
 
 
@@ -172,7 +177,9 @@ def test_a_second_make_run_says_another_one_is_running_and_how_to_pick_other_por
     )
     assert "This project is already running (another `make run`" in second.stderr
     assert re.search(
-        r"make run WSGI_PORT=\d+ ASGI_PORT=\d+ EMBEDDED_REDIS_PORT=\d+$", second.stderr, re.MULTILINE
+        r"make run WSGI_PORT=\d+ ASGI_PORT=\d+ RACE_DRIVER_PORT=\d+ EMBEDDED_REDIS_PORT=\d+$",
+        second.stderr,
+        re.MULTILINE,
     )
     assert "Traceback" not in second.stderr
 

@@ -1,5 +1,5 @@
 """The WebSocket Origin rule (myproject/realtime/origin.py) is the CSRF check's: scheme, host and
-port, or CSRF_TRUSTED_ORIGINS; and, side by side, the WSGI stack's origin on the same host."""
+port, or CSRF_TRUSTED_ORIGINS; and, side by side, both stacks' origins on the same host."""
 
 import pytest
 
@@ -80,6 +80,15 @@ def test_side_by_side_the_wsgi_stacks_origin_on_the_same_host_is_allowed(setting
     assert origin_allowed(handshake("http://127.0.0.1:8001"))
     assert not origin_allowed(handshake("http://localhost:8001"))
     assert not origin_allowed(handshake("https://127.0.0.1:8001"))
+
+
+def test_side_by_side_the_race_drivers_port_allows_a_page_from_either_stack(settings):
+    settings.WSGI_STACK_PORT, settings.ASGI_STACK_PORT = 8001, 8002
+    driver = "127.0.0.1:8003"
+
+    assert origin_allowed(handshake("http://127.0.0.1:8001", host=driver))
+    assert origin_allowed(handshake("http://127.0.0.1:8002", host=driver))
+    assert not origin_allowed(handshake("http://127.0.0.1:9999", host=driver))
 
 
 def test_behind_a_tls_proxy_the_origin_is_https(settings):

@@ -9,11 +9,11 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, RequestFactory
 
 from myproject.context_processors import stack
-from myproject.stack_layout import layout_of, websocket_port
+from myproject.stack_layout import layout_of, race_socket_port, websocket_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WSGI_PORT, ASGI_PORT = 8101, 8102
+WSGI_PORT, ASGI_PORT, RACE_DRIVER_PORT = 8101, 8102, 8103
 # What nginx adds to every request it passes on.
 FORWARDED = {"X-Forwarded-For": "203.0.113.7"}
 
@@ -21,7 +21,7 @@ FORWARDED = {"X-Forwarded-For": "203.0.113.7"}
 @pytest.fixture
 def direct(settings):
     """A stack reached on its own port, knowing no other stack (whatever the shell exported)."""
-    settings.WSGI_STACK_PORT = settings.ASGI_STACK_PORT = None
+    settings.WSGI_STACK_PORT = settings.ASGI_STACK_PORT = settings.RACE_DRIVER_PORT = None
     settings.FORWARDED_ALLOW_IPS = []
     settings.RUNSERVER = False
     return settings
@@ -174,3 +174,22 @@ def test_behind_the_proxy_a_wsgi_page_opens_its_socket_on_its_own_origin(behind_
 
     assert layout_of(request) == "proxied"
     assert websocket_port(request) is None
+
+
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
+def test_side_by_side_the_race_page_opens_its_socket_on_the_drivers_own_port(interface, side_by_side):
+    side_by_side.RACE_DRIVER_PORT = RACE_DRIVER_PORT
+
+    assert f'data-socket-port="{RACE_DRIVER_PORT}"' in get(interface, "/demo/race/")
+
+
+def test_behind_the_proxy_the_race_page_opens_its_socket_on_its_own_origin(behind_a_proxy):
+    behind_a_proxy.RACE_DRIVER_PORT = RACE_DRIVER_PORT
+
+    assert race_socket_port(RequestFactory().get("/demo/race/", headers=FORWARDED)) is None
+
+
+def test_without_a_driver_port_the_race_socket_goes_where_every_socket_goes(side_by_side):
+    request = RequestFactory().get("/demo/race/")
+
+    assert race_socket_port(request) == websocket_port(request) == ASGI_PORT

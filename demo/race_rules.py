@@ -1,5 +1,5 @@
 """What a race is: N copies of one probe, fired at once at a few lane groups, and the checks that
-keep it bounded. The race page (/demo/race/) sends one as a JSON frame; demo/racing.py runs it.
+keep it bounded. The race page (/demo/race/) sends one as a JSON frame; demo/race_driver.py runs it.
 
 A lane group is one of the four quadrants (a `def` or an `async def` view, on the WSGI or the ASGI
 stack) or the fifth, the `async def` view that blocks its event loop on purpose. Everything a

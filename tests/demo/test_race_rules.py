@@ -1,8 +1,8 @@
-"""The race's rules (demo/race.py): what a client may ask for, and the limits that bound it."""
+"""The race's rules (demo/race_rules.py): what a client may ask for, and the limits that bound it."""
 
 import pytest
 
-from demo.race import (
+from demo.race_rules import (
     LANE_GROUPS,
     MAX_REQUESTS,
     MAX_SERIAL_MS_PER_GROUP,

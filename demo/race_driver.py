@@ -22,7 +22,14 @@ from django.conf import settings
 from demo import protocol
 from demo.probe_slots import TAKES_A_SLOT
 from demo.probes import PROBE_SLOTS_FULL
-from demo.race import BLOCKING_GROUP, LANE_GROUPS, MAX_RACE_SECONDS, MAX_RACES_PER_PROCESS, Race, predicted_ms
+from demo.race_rules import (
+    BLOCKING_GROUP,
+    LANE_GROUPS,
+    MAX_RACE_SECONDS,
+    MAX_RACES_PER_PROCESS,
+    Race,
+    predicted_ms,
+)
 from myproject.realtime.per_event_loop import PerEventLoop
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]

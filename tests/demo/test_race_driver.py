@@ -1,4 +1,4 @@
-"""The driver's helpers (demo/racing.py): which addresses it races, the Host it sends, and what it
+"""The driver's helpers (demo/race_driver.py): which addresses it races, the Host it sends, and what it
 accepts as a probe's answer. The driver itself runs against real servers in test_race_live.py."""
 
 import asyncio
@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 
-from demo import racing
-from demo.race import race_from
-from demo.racing import group_limit, host_header, probe_answer, raced_stacks, run_race
+from demo import race_driver
+from demo.race_driver import group_limit, host_header, probe_answer, raced_stacks, run_race
+from demo.race_rules import race_from
 
 ANSWER = {"began_ms": 1.0, "ended_ms": 2.0, "pid": 7, "thread": "MainThread", "worker_pool": None}
 
@@ -82,7 +82,7 @@ def test_the_limit_is_the_servers_worker_pool_when_it_reports_one():
 async def test_a_race_against_a_server_that_never_answers_ends_at_the_time_limit(monkeypatch):
     """A real socket that accepts and stays silent: the driver stops waiting, says so, and never
     starts the groups still to come."""
-    monkeypatch.setattr(racing, "MAX_RACE_SECONDS", 0.5)
+    monkeypatch.setattr(race_driver, "MAX_RACE_SECONDS", 0.5)
     held: list[asyncio.StreamWriter] = []
 
     async def accept_and_stay_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
