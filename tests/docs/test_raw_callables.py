@@ -52,8 +52,16 @@ def uvicorn_hello(server_logs) -> Iterator[WebServer]:
 
 
 # The raw callables time nothing, and leave out what only the race page (docs/race.md) needs: the
-# view's wall-clock times, the thread's id and Gunicorn's worker pool.
-RACE_FIELDS = {"elapsed_ms", "began_ms", "ended_ms", "thread_id", "worker_pool"}
+# view's wall-clock times, the thread's id, Gunicorn's worker pool and the stack's probe slots.
+RACE_FIELDS = {
+    "elapsed_ms",
+    "began_ms",
+    "ended_ms",
+    "thread_id",
+    "worker_pool",
+    "probe_slots",
+    "takes_a_slot",
+}
 
 
 def django_hello_fields() -> set[str]:
