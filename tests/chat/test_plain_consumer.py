@@ -11,7 +11,8 @@ from django.urls import re_path
 from chat.plain_consumer import PlainChatConsumer
 from tests.chat.conftest import FRAME_TIMEOUT
 
-pytestmark = pytest.mark.usefixtures("layer")
+# Channels closes stale database connections before every handler, as a request does.
+pytestmark = [pytest.mark.usefixtures("layer"), pytest.mark.django_db(transaction=True)]
 
 application = URLRouter([re_path(r"^plain/(?P<room>[\w-]+)/$", PlainChatConsumer.as_asgi())])
 
