@@ -17,6 +17,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from myproject.client_address import trusted_networks
+from myproject.redis_clients import layer_hosts
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-dev-only-never-use-in-production"
 DATABASE_ENGINES = {"django.db.backends.sqlite3", "django.db.backends.postgresql"}
@@ -227,6 +228,15 @@ def redis_hosts(
             {"sentinels": addresses, "master_name": name, "sentinel_kwargs": timeouts} for name in masters
         ]
     return [check_redis_url(url.strip()) for url in redis_url.split(",") if url.strip()]
+
+
+def channel_layers(hosts: list[str | dict[str, Any]], backend: str) -> dict[str, Any]:
+    """CHANNEL_LAYERS: `backend` on the Redis `hosts`, or, with none, a layer in this process's memory
+    only: fine for runserver and unit tests, useless between processes."""
+    if not hosts:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Each host with a retry for connections a Redis restart broke (myproject/redis_clients.py).
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": layer_hosts(hosts)}}}
 
 
 def shared_cache(name: str, redis_url: str) -> dict[str, Any]:

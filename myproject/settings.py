@@ -21,6 +21,7 @@ from pathlib import Path
 
 from myproject.environment import (
     Environment,
+    channel_layers,
     check_pool_headroom,
     database,
     redis_hosts,
@@ -29,7 +30,6 @@ from myproject.environment import (
     stack_origins,
     stack_url,
 )
-from myproject.redis_clients import layer_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,10 +40,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = secret_key(env, debug=DEBUG)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
-# Which interface this process serves, set by the entry point the server loads before Django reads
-# this file: myproject/wsgi.py sets "wsgi", myproject/asgi.py "asgi", manage.py "asgi" for runserver
-# (Daphne's). They set it outright, so a value inherited from a parent process never wins. Anything
-# else (tests, management commands) runs synchronously, like a WSGI worker, unless told otherwise.
+# Which interface this process serves: set outright by the entry point the server loads
+# (myproject/wsgi.py "wsgi", asgi.py and manage.py runserver "asgi"); anything else runs like WSGI.
 SERVER_INTERFACE = env.choice("SERVER_INTERFACE", ("wsgi", "asgi"), default="wsgi")
 
 INSTALLED_APPS = [
@@ -59,8 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",  # intcomma: every count on a page is written one way, 20,000
     # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
     "servestatic",
-    # Counts failed logins in the database, which both stacks share (see "Login and sign-up
-    # throttling" below).
+    # Counts failed logins in the database, which both stacks share ("Login and sign-up throttling").
     "axes",
     # CORS headers on the demo probes only, for the race page's browser-direct mode (CORS_* below).
     "corsheaders",
@@ -82,8 +79,8 @@ MIDDLEWARE = [
     "metrics.middleware.RequestMetricsMiddleware",
     # So that every response (errors and static files included) names its interface.
     "myproject.middleware.InterfaceHeaderMiddleware",
-    # Before anything that may answer early (CommonMiddleware's redirects), so that a preflight
-    # OPTIONS and every probe answer get their CORS headers. Async-capable: no thread hop.
+    # Before anything that may answer early (CommonMiddleware's redirects), so that every probe
+    # answer gets its CORS headers. Async-capable: no thread hop.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files, right after SecurityMiddleware as WhiteNoise asks (in production nginx or a CDN
@@ -95,8 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as Axes asks: it turns a refused login into its lockout response. It is async-capable,
-    # so under ASGI it adds no thread hop of its own.
+    # Last, as Axes asks: it turns a refused login into its lockout response. Async-capable.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -127,8 +123,8 @@ TEMPLATES = [
 
 
 # Database ---------------------------------------------------------------------------------------
-# SQLite (one file both stacks share) or PostgreSQL; connections are kept per WSGI thread, closed
-# after each ASGI request (pooled on PostgreSQL): myproject/environment.py, database().
+# SQLite or PostgreSQL; a WSGI worker keeps its connection, an ASGI process closes it after each
+# request (pooled on PostgreSQL): database() in myproject/environment.py says why.
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": database(env.str("DATABASE_URL", default=DEFAULT_SQLITE_URL), SERVER_INTERFACE)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -158,23 +154,12 @@ REDIS_CHANNEL_LAYER = env.choice(
     expected=f"one of {', '.join(REDIS_CHANNEL_LAYERS)}",
 )
 
-if REDIS_HOSTS:
-    # The layer that joins the two stacks: a Gunicorn worker publishes, Uvicorn's consumers hear it.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER],
-            # Each host with a retry for connections a Redis restart broke (myproject/redis_clients.py).
-            "CONFIG": {"hosts": layer_hosts(REDIS_HOSTS)},
-        }
-    }
-else:
-    # Lives in this process's memory only: fine for runserver and unit tests, useless between
-    # processes (myproject/checks.py warns when a real server starts with it).
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The layer that joins the two stacks (a Gunicorn worker publishes, Uvicorn's consumers hear it);
+# without Redis, one in this process's memory, which myproject/checks.py warns a real server about.
+CHANNEL_LAYERS = channel_layers(REDIS_HOSTS, REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER])
 
-# Chat limits (chat/consumers.py); docs/chat.md says why each is where it is.
-# Per connection: 5 frames a second on average, bursts of 10; past that each frame is answered
-# rate_limited, and a connection that earns more than 20 of those (one forgiven a second) is closed.
+# Chat limits per connection (chat/consumers.py; docs/chat.md says why): 5 frames a second, bursts
+# of 10; past that rate_limited, and closed past 20 of those (one forgiven a second).
 CHAT_RATE_LIMIT_PER_SECOND = 5
 CHAT_RATE_LIMIT_BURST = 10
 CHAT_FLOOD_STRIKES = 20
@@ -183,14 +168,12 @@ CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
 
 
 # Where the stacks are ---------------------------------------------------------------------------
-# myproject/stack_layout.py reads these for every page's header (a link to the same page on the
-# other stack) and for the WebSocket address of the pages Gunicorn serves (it cannot hold a socket).
-# `make run` sets both ports; unset (behind nginx, on a platform), a page links to no other stack and
-# opens its socket on its own origin. CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name.
+# For each page's link to the other stack, and the socket of pages Gunicorn serves, which cannot hold
+# one (myproject/stack_layout.py). `make run` sets both; unset (behind nginx), the page's own origin.
+# CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name.
 WSGI_STACK_PORT = env.port("WSGI_STACK_PORT")
 ASGI_STACK_PORT = env.port("ASGI_STACK_PORT") or env.port("CHAT_WEBSOCKET_PORT")
 # `manage.py runserver` serves the whole site from one process (Daphne's, ASGI): no other stack.
-# The same test manage.py makes to set SERVER_INTERFACE.
 RUNSERVER = sys.argv[1:2] == ["runserver"]
 
 
@@ -238,10 +221,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # docs/reliability.md says why each limit is where it is.
 
 # Axes' backend goes first: it refuses a locked-out login before the password is even checked.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
 # for AXES_COOLOFF_MINUTES. The pair, so that neither a shared address nor a stranger locks a user out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -260,8 +240,7 @@ SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": shared_cache("throttle", REDIS_URL),
-    # The /demo/wire/ page's traces (myproject/wire_recorder.py): recorded by whichever process served
-    # the capture, read by whichever serves the page's next request, on either stack.
+    # Demo-only: the /demo/wire/ page's traces (myproject/wire_recorder.py), read by any process.
     "wire": shared_cache("wire", REDIS_URL),
 }
 RATELIMIT_USE_CACHE = "throttle"
