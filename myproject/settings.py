@@ -12,7 +12,8 @@ Where each concern is explained at length:
 - the channel layer, Redis and the chat's limits: docs/chat.md, docs/reliability.md;
 - throttling, exports and HTTPS: docs/reliability.md, docs/reports.md, docs/deployment.md;
 - metrics: docs/deployment.md ("Metrics");
-- the demo (probes, race, wire page), on with debug only: docs/race.md and its own section below.
+- the demo (probes, race, wire page), on with debug unless DJANGO_DEMO says otherwise: its own
+  section below, which holds every demo-only setting, and docs/race.md.
 """
 
 import sys
