@@ -1,8 +1,9 @@
 """Refuse a configuration the settings reject with the one line that says why, not a traceback.
 
-myproject/settings.py raises ImproperlyConfigured naming the variable and what it should be
-(DJANGO_SECRET_KEY missing with debug off, a DATABASE_URL or REDIS_URL it cannot use...). Left
-alone, that line comes last under fifty lines of import machinery, once per process.
+myproject/settings.py (through myproject/environment.py) raises ImproperlyConfigured naming the
+variable and what it should be (DJANGO_SECRET_KEY missing with debug off, a DATABASE_URL or
+REDIS_URL it cannot use...). Left alone, that line comes last under fifty lines of import
+machinery, once per process.
 
 - `manage.py` calls `load_settings_or_exit()` before handing over to Django.
 - The start scripts (deploy/start-*.sh) run `python -m myproject.preflight wsgi|asgi` before they

@@ -1,68 +1,49 @@
 """Settings for the project: every value that varies between machines comes from the environment,
 read here and nowhere else (the README's "Configuration" lists them; docs/deployment.md says how
-production sets them).
+production sets them). Development gets safe defaults; a production start (debug off) refuses to
+run without what it needs.
 
-Development gets safe defaults; a production start (debug off) refuses to run without what it needs.
+This module says which variable feeds which setting, and why, in one line each. How a value is read
+and when it is refused (ports, URLs, address lists, Redis Sentinels, the database policy for each
+interface) is in myproject/environment.py, tested in tests/myproject/test_environment.py.
+Where each concern is explained at length:
+- WSGI vs ASGI database connections: docs/tour.md, docs/architecture.md;
+- the ASGI stack switch (DJANGO_ASGI_STACK): docs/asgi-tax.md;
+- the channel layer, Redis and the chat's limits: docs/chat.md, docs/reliability.md;
+- throttling, exports and HTTPS: docs/reliability.md, docs/reports.md, docs/deployment.md;
+- metrics: docs/deployment.md ("Metrics");
+- the demo (probes, race, wire page), on with debug unless DJANGO_DEMO says otherwise: its own
+  section below, which holds every demo-only setting, and docs/race.md.
 """
 
-import os
 import sys
-import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-import environ
-from django.core.exceptions import ImproperlyConfigured
-
-from myproject.client_address import trusted_networks
-from myproject.redis_clients import layer_hosts
+from myproject.environment import (
+    Environment,
+    channel_layers,
+    check_pool_headroom,
+    database,
+    redis_hosts,
+    secret_key,
+    shared_cache,
+    stack_origins,
+    stack_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-class _Environment(environ.Env):
-    """A value that does not parse as its type (DJANGO_HSTS_SECONDS=soon) is refused naming its
-    variable, like every other configuration error here; django-environ raises a bare ValueError."""
-
-    def get_value(self, var: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().get_value(var, *args, **kwargs)
-        except ValueError as error:
-            raise ImproperlyConfigured(f"{var} cannot be read ({error}).") from None
-
-
-# A variable set to an empty string counts as unset. Compose files and CI templates pass variables
-# through as `${NAME:-}`, which sets them empty when the user set nothing; an empty
-# DJANGO_SECRET_KEY must still mean "no key" (refused in production, the dev-only key in debug),
-# never an empty key, and an empty DATABASE_URL or REDIS_URL must mean the default.
-env = _Environment()
-env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
+env = Environment()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-
-if DEBUG:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-dev-only-never-use-in-production")
-else:
-    try:
-        SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-    except ImproperlyConfigured:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. It is required when DJANGO_DEBUG is off; set it to a long "
-            "random string, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(50))'` "
-            "(or set DJANGO_DEBUG=1 for local development)."
-        ) from None
-
+# Required with debug off; a development-only key with it on.
+SECRET_KEY = secret_key(env, debug=DEBUG)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
-# Which interface this process serves, set by the entry point the server loads before Django reads
-# this file: myproject/wsgi.py sets "wsgi", myproject/asgi.py "asgi", manage.py "asgi" for runserver
-# (Daphne's). They set it outright, so a value inherited from a parent process never wins. Anything
-# else (tests, management commands) runs synchronously, like a WSGI worker, unless told otherwise.
-SERVER_INTERFACE = env.str("SERVER_INTERFACE", default="wsgi")
-if SERVER_INTERFACE not in {"wsgi", "asgi"}:
-    raise ImproperlyConfigured(f"SERVER_INTERFACE must be 'wsgi' or 'asgi', not {SERVER_INTERFACE!r}.")
+# Which interface this process serves: set outright by the entry point the server loads
+# (myproject/wsgi.py "wsgi", asgi.py and manage.py runserver "asgi"); anything else runs like WSGI.
+SERVER_INTERFACE = env.choice("SERVER_INTERFACE", ("wsgi", "asgi"), default="wsgi")
 
 INSTALLED_APPS = [
     # First, so that `manage.py runserver` is Daphne's: one development server for HTTP and
@@ -77,8 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",  # intcomma: every count on a page is written one way, 20,000
     # ServeStatic's system checks (its settings, STATIC_URL); it serves nothing by itself.
     "servestatic",
-    # Counts failed logins in the database, which both stacks share (see "Login and sign-up
-    # throttling" below).
+    # Counts failed logins in the database, which both stacks share ("Login and sign-up throttling").
     "axes",
     # CORS headers on the demo probes only, for the race page's browser-direct mode (CORS_* below).
     "corsheaders",
@@ -88,17 +68,12 @@ INSTALLED_APPS = [
 ]
 
 # The ASGI stack ----------------------------------------------------------------------------------
-# DJANGO_ASGI_STACK picks what an ASGI process runs for HTTP (docs/asgi-tax.md):
-# - "stock" (the default): Django's ASGIHandler and the middleware below, as Django ships them.
-# - "async-native" (opt-in): the async_native package's handler, which loads its own subclasses in
-#   place of Django's middleware classes (and ServeStatic in place of WhiteNoise), so that their hooks
-#   run on the event loop, and reuses request threads. myproject/asgi.py builds it; MIDDLEWARE still
-#   names Django's classes, which Django's system checks look for.
-# WSGI processes ignore it: their middleware calls are plain function calls, with no tax to cut.
+# What an ASGI process runs for HTTP (docs/asgi-tax.md): "stock", Django's ASGIHandler and the
+# middleware below as Django ships them, or the opt-in "async-native" handler (async_native/), which
+# myproject/asgi.py builds with its own subclasses in place of these classes; MIDDLEWARE still names
+# Django's, which its system checks look for. WSGI processes ignore it: no tax to cut.
 ASGI_STACKS = ("stock", "async-native")
-ASGI_STACK = env.str("DJANGO_ASGI_STACK", default="stock")
-if ASGI_STACK not in ASGI_STACKS:
-    raise ImproperlyConfigured(f"DJANGO_ASGI_STACK must be 'stock' or 'async-native', not {ASGI_STACK!r}.")
+ASGI_STACK = env.choice("DJANGO_ASGI_STACK", ASGI_STACKS, default="stock")
 
 # Whether an ASGI process serves WebSockets at all. On by default; deploy/start-daphne.sh and
 # deploy/start-gunicorn-asgi.sh turn it off unless told otherwise, because neither server has an
@@ -111,8 +86,8 @@ MIDDLEWARE = [
     "metrics.middleware.RequestMetricsMiddleware",
     # So that every response (errors and static files included) names its interface.
     "myproject.middleware.InterfaceHeaderMiddleware",
-    # Before anything that may answer early (CommonMiddleware's redirects), so that a preflight
-    # OPTIONS and every probe answer get their CORS headers. Async-capable: no thread hop.
+    # Before anything that may answer early (CommonMiddleware's redirects), so that every probe
+    # answer gets its CORS headers. Async-capable: no thread hop.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files, right after SecurityMiddleware as WhiteNoise asks (in production nginx or a CDN
@@ -124,14 +99,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as Axes asks: it turns a refused login into its lockout response. It is async-capable,
-    # so under ASGI it adds no thread hop of its own.
+    # Last, as Axes asks: it turns a refused login into its lockout response. Async-capable.
     "axes.middleware.AxesMiddleware",
 ]
 
-# For benchmarks only: `make compare` sets it to measure what Django's middleware costs each
-# interface. It keeps the X-Interface header (async-capable, so no thread hop under ASGI) and drops
-# everything else; sessions, logins, CSRF and messages stop working. Never set it on a real site.
+# For benchmarks only (`make compare`: what Django's middleware costs each interface): keeps the
+# X-Interface header and drops the rest, sessions, logins and CSRF included. Never on a real site.
 if env.bool("DJANGO_BENCHMARK_WITHOUT_MIDDLEWARE", default=False):
     MIDDLEWARE = ["myproject.middleware.InterfaceHeaderMiddleware"]
 
@@ -157,246 +130,87 @@ TEMPLATES = [
 
 
 # Database ---------------------------------------------------------------------------------------
-
+# SQLite or PostgreSQL; a WSGI worker keeps its connection, an ASGI process closes it after each
+# request (pooled on PostgreSQL): database() in myproject/environment.py says why.
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-
-
-def _database_from_url(url: str) -> dict:
-    try:
-        with warnings.catch_warnings():  # an unknown scheme is reported below, as an error
-            warnings.simplefilter("ignore")
-            config = environ.Env.db_url_config(url)
-    except Exception as error:  # django-environ raises KeyError, ValueError... for a bad URL
-        raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL ({error!r}).") from None
-    engine = config.get("ENGINE", "")
-    if engine not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL must be a sqlite:/// or postgres:// URL, "
-            f"not {urlsplit(url).scheme or 'a URL without a scheme'!r}."
-        )
-    if engine.endswith("postgresql") and not config.get("NAME"):
-        raise ImproperlyConfigured("DATABASE_URL names no database (postgres://user@host:port/NAME).")
-    return config
-
-
-DATABASES = {"default": _database_from_url(env.str("DATABASE_URL", default=DEFAULT_SQLITE_URL))}
-_db = DATABASES["default"]
-
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # Two server processes (Gunicorn and Uvicorn) share one file. WAL lets readers and one writer
-    # work at once; IMMEDIATE takes the write lock at BEGIN, so a writer waits out `timeout`
-    # instead of failing with "database is locked" halfway through a transaction.
-    _db["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-
-if SERVER_INTERFACE == "wsgi":
-    # A WSGI worker handles one request at a time on one thread, so keeping that thread's
-    # connection between requests is safe and saves a connect per request. Health checks drop a
-    # connection the database closed before it is reused.
-    _db["CONN_MAX_AGE"] = 60
-    _db["CONN_HEALTH_CHECKS"] = True
-else:
-    # Under ASGI, sync ORM work runs on executor threads that come and go with the event loop's
-    # needs; a persistent connection per thread would pile up idle connections. Close each one at
-    # the end of the request and, on PostgreSQL, borrow it from psycopg's pool instead.
-    _db["CONN_MAX_AGE"] = 0
-    if _db["ENGINE"] == "django.db.backends.postgresql":
-        _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 10, "timeout": 10}
-
+DATABASES = {"default": database(env.str("DATABASE_URL", default=DEFAULT_SQLITE_URL), SERVER_INTERFACE)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
 # Channel layer ----------------------------------------------------------------------------------
-
+# REDIS_URL: one URL, or several comma-separated ones to shard the layer; or REDIS_SENTINELS
+# (host:port, ...) and the master name(s) they watch, for a layer that survives a failover.
 REDIS_URL = env.str("REDIS_URL", default="").strip()
-# Empty entries (a trailing comma, a variable set to "") are ignored, never read as a host.
-REDIS_SENTINELS = [entry.strip() for entry in env.list("REDIS_SENTINELS", default=[]) if entry.strip()]
+REDIS_SENTINELS = env.entries("REDIS_SENTINELS")
 REDIS_SENTINEL_MASTER = env.str("REDIS_SENTINEL_MASTER", default="") or "mymaster"
-# How long a process waits for one sentinel before asking the next: the sentinels answer a
-# one-line question, and a dead one must not hold up the failover it exists for.
+# A dead sentinel must not hold up the failover it exists for: each gets a second to answer.
 REDIS_SENTINEL_TIMEOUT_SECONDS = 1.0
+REDIS_HOSTS = redis_hosts(REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_TIMEOUT_SECONDS)
 
-
-def _check_redis_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as error:
-        raise ImproperlyConfigured(f"REDIS_URL is not a usable Redis URL ({error}).") from None
-    if parts.scheme not in {"redis", "rediss", "unix"} or (parts.scheme != "unix" and not parts.hostname):
-        raise ImproperlyConfigured(
-            f"REDIS_URL must look like redis://host:port/db (or rediss://, unix://), not {url!r}."
-        )
-    return url
-
-
-def _sentinel_address(entry: str) -> tuple[str, int]:
-    host, _, port = entry.rpartition(":")
-    if not host or not port.isascii() or not port.isdecimal() or not 0 < int(port) < 65536:
-        raise ImproperlyConfigured(
-            f"REDIS_SENTINELS must be a comma-separated list of host:port, not {entry!r}."
-        )
-    return host.strip("[]"), int(port)  # [::1]:26379 names an IPv6 address
-
-
-def _redis_hosts() -> list[str | dict[str, Any]]:
-    """The channel layer's Redis hosts, in channels-redis's own format: one entry per shard.
-
-    Several comma-separated URLs in REDIS_URL shard the layer: each group and channel lives on one
-    of them, chosen by a hash of its name, so every process must list the same URLs in the same
-    order. With REDIS_SENTINELS, each shard is a master that the sentinels name (several
-    comma-separated names in REDIS_SENTINEL_MASTER shard over several masters): a process asks the
-    sentinels where the master is whenever it connects, so after a failover it finds the promoted
-    replica by itself.
-    """
-    if REDIS_SENTINELS:
-        if REDIS_URL:
-            raise ImproperlyConfigured(
-                "REDIS_URL and REDIS_SENTINELS are both set: the sentinels say where the master is, "
-                "so unset REDIS_URL (or REDIS_SENTINELS)."
-            )
-        sentinels = [_sentinel_address(entry) for entry in REDIS_SENTINELS]
-        masters = [name.strip() for name in REDIS_SENTINEL_MASTER.split(",")]
-        if not all(masters):
-            raise ImproperlyConfigured(
-                "REDIS_SENTINEL_MASTER must name the master(s) the sentinels watch, "
-                f"not {REDIS_SENTINEL_MASTER!r}."
-            )
-        timeouts = {
-            "socket_timeout": REDIS_SENTINEL_TIMEOUT_SECONDS,
-            "socket_connect_timeout": REDIS_SENTINEL_TIMEOUT_SECONDS,
-        }
-        return [
-            {"sentinels": sentinels, "master_name": name, "sentinel_kwargs": timeouts} for name in masters
-        ]
-    return [_check_redis_url(url.strip()) for url in REDIS_URL.split(",") if url.strip()]
-
-
-REDIS_HOSTS = _redis_hosts()
-
-# channels-redis has two layers. RedisChannelLayer queues each event in Redis until a process
-# takes it; RedisPubSubChannelLayer publishes it to whichever processes are subscribed right now.
-# The chat's fan-out benchmark (docs/chat.md) measured both: Pub/Sub delivered the same messages
-# with half the server CPU and a lower p99 latency in every round, so it is the default. What Pub/Sub
-# gives up (no queueing for a process that is briefly cut off) the chat makes up for by storing
-# first and resuming from the database. REDIS_CHANNEL_LAYER picks the other one to compare.
+# Pub/Sub is the default: the chat's fan-out benchmark (docs/chat.md) measured half the server CPU
+# and a lower p99 than the queueing layer, and the chat makes up for what Pub/Sub gives up (no
+# queue for a process briefly cut off) by storing first and resuming from the database.
 REDIS_CHANNEL_LAYERS = {
     "RedisChannelLayer": "channels_redis.core.RedisChannelLayer",
     "RedisPubSubChannelLayer": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
-REDIS_CHANNEL_LAYER = env.str("REDIS_CHANNEL_LAYER", default="RedisPubSubChannelLayer")
-if REDIS_CHANNEL_LAYER not in REDIS_CHANNEL_LAYERS:
-    raise ImproperlyConfigured(
-        f"REDIS_CHANNEL_LAYER must be one of {', '.join(REDIS_CHANNEL_LAYERS)}, not {REDIS_CHANNEL_LAYER!r}."
-    )
+REDIS_CHANNEL_LAYER = env.choice(
+    "REDIS_CHANNEL_LAYER",
+    REDIS_CHANNEL_LAYERS,
+    default="RedisPubSubChannelLayer",
+    expected=f"one of {', '.join(REDIS_CHANNEL_LAYERS)}",
+)
 
-if REDIS_HOSTS:
-    # The layer that joins the two stacks: a Gunicorn worker publishes, Uvicorn's consumers hear it.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER],
-            # Each host with a retry for connections a Redis restart broke (myproject/redis_clients.py).
-            "CONFIG": {"hosts": layer_hosts(REDIS_HOSTS)},
-        }
-    }
-else:
-    # Lives in this process's memory only: fine for runserver and unit tests, useless between
-    # processes (myproject/checks.py warns when a real server starts with it).
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The layer that joins the two stacks (a Gunicorn worker publishes, Uvicorn's consumers hear it);
+# without Redis, one in this process's memory, which myproject/checks.py warns a real server about.
+CHANNEL_LAYERS = channel_layers(REDIS_HOSTS, REDIS_CHANNEL_LAYERS[REDIS_CHANNEL_LAYER])
 
-# Chat limits (chat/consumers.py); docs/chat.md says why each is where it is.
-# Per connection: 5 frames a second on average, bursts of 10; past that each frame is answered
-# rate_limited, and a connection that earns more than 20 of those (one forgiven a second) is closed.
+# Chat limits per connection (chat/consumers.py; docs/chat.md says why): 5 frames a second, bursts
+# of 10; past that rate_limited, and closed past 20 of those (one forgiven a second).
 CHAT_RATE_LIMIT_PER_SECOND = 5
 CHAT_RATE_LIMIT_BURST = 10
 CHAT_FLOOD_STRIKES = 20
-# A server's presence entries live this long unless its heartbeat (every third of it) renews them:
-# how long a server that died without a goodbye can still show its users as present.
+# How long a server that died without a goodbye still shows its users as present (renewed every third).
 CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
 
 
 # Where the stacks are ---------------------------------------------------------------------------
-# myproject/stack_layout.py reads these for every page's header (a link to the same page on the
-# other stack) and for the WebSocket address of the pages Gunicorn serves (it cannot hold a socket).
-
-
-def _port(variable: str) -> int | None:
-    port: int | None = env.int(variable, default=None)
-    if port is not None and not 0 < port < 65536:
-        raise ImproperlyConfigured(f"{variable} must be a port number from 1 to 65535, not {port}.")
-    return port
-
-
-# The ports browsers reach each stack on when the two run side by side on one host, with no proxy
-# in front: `make run` sets both. Unset (the containers behind nginx, a platform), a page links to
-# no other stack and opens its socket on its own origin, where the proxy routes /ws/ to ASGI.
-# CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name, from when only the chat needed it.
-WSGI_STACK_PORT = _port("WSGI_STACK_PORT")
-ASGI_STACK_PORT = _port("ASGI_STACK_PORT") or _port("CHAT_WEBSOCKET_PORT")
+# For each page's link to the other stack, and the socket of pages Gunicorn serves, which cannot hold
+# one (myproject/stack_layout.py). `make run` sets both; unset (behind nginx), the page's own origin.
+# CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name.
+WSGI_STACK_PORT = env.port("WSGI_STACK_PORT")
+ASGI_STACK_PORT = env.port("ASGI_STACK_PORT") or env.port("CHAT_WEBSOCKET_PORT")
 # `manage.py runserver` serves the whole site from one process (Daphne's, ASGI): no other stack.
-# The same test manage.py makes to set SERVER_INTERFACE.
 RUNSERVER = sys.argv[1:2] == ["runserver"]
 
 
-# The demo (/demo/, its sockets) ------------------------------------------------------------------
-# Demo-only. Its probes sleep, burn CPU and block an event loop on request, for anyone: the lesson
-# on a developer's machine, a lever for a stranger on a public site. On with debug (make run),
-# off in production unless DJANGO_DEMO=1; when off, /demo/ and its sockets are not routed at all.
+# The demo: demo-only settings (/demo/, its probes and sockets, the race, the wire page) ------------
+# Its probes sleep, burn CPU and block an event loop on request, for anyone: the lesson on a
+# developer's machine, a lever for a stranger on a public site. On with debug (make run), off in
+# production unless DJANGO_DEMO=1; when off, /demo/ and its sockets are not routed at all.
 DEMO = env.bool("DJANGO_DEMO", default=DEBUG)
-# Where it is on, the probes that hold a stack's capacity (a sync worker, an event loop) take one of
-# this many slots per stack, all processes together (demo/probe_slots.py); past it, 503. Unset:
-# half the stack's workers, so the other half always serves the site. 0: no bound, for the
-# benchmarks that measure the servers themselves under the probes (make compare).
-DEMO_PROBE_SLOTS: int | None = env.int("DJANGO_DEMO_PROBE_SLOTS", default=None)
-if DEMO_PROBE_SLOTS is not None and DEMO_PROBE_SLOTS < 0:
-    raise ImproperlyConfigured("DJANGO_DEMO_PROBE_SLOTS must be 0 (no bound) or more.")
-
-
-# The race page (/demo/race/, docs/race.md) ------------------------------------------------------
-# Where the race's server-side driver (demo/race_driver.py) sends its requests: the stacks' own
-# addresses, never one a client names. `make run` exports WSGI_PORT and ASGI_PORT, so both stacks
-# are raced on loopback; docker-compose.yml names its services. Unset, a stack is not
-# raced, except the ASGI stack the race's socket arrived on (runserver: one stack, Daphne's).
-
-
-def _stack_url(url_variable: str, port_variable: str) -> str:
-    url = env.str(url_variable, default="")
-    if not url and port_variable in env:
-        url = f"http://127.0.0.1:{env.int(port_variable)}"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = urlsplit("")
-    if url and (parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}):
-        raise ImproperlyConfigured(f"{url_variable} must look like http://host:port, not {url!r}.")
-    return url.rstrip("/")
-
-
-RACE_WSGI_URL = _stack_url("RACE_WSGI_URL", "WSGI_PORT")
-RACE_ASGI_URL = _stack_url("RACE_ASGI_URL", "ASGI_PORT")
-# The port of the driver's own process (deploy/start-race-driver.sh, which `make run` starts), where
-# the race page opens its socket, so the stacks it races cannot stall it (docs/race.md, "Where the
-# driver runs"). Unset, the page opens its race socket where it opens the others.
-RACE_DRIVER_PORT = _port("RACE_DRIVER_PORT")
-# The race page's browser-direct mode calls the other stack's probes from the page's origin, which
-# the browser allows only if the probes answer with CORS headers for that origin. Only the probes:
-# every other path (pages, forms, the admin) stays same-origin. By default the allowed origins are
-# the stacks' ports on each allowed host name, which covers `make run`'s two origins.
+# Probes that hold a stack's capacity take one of this many slots per stack (demo/probe_slots.py);
+# past it, 503. Unset: half the stack's workers. 0: no bound, for `make compare`.
+DEMO_PROBE_SLOTS = env.at_least("DJANGO_DEMO_PROBE_SLOTS", 0, default=None, expected="0 (no bound) or more")
+# Where the race's server-side driver (demo/race_driver.py) sends its requests: the stacks' own addresses,
+# never one a client names. `make run` exports WSGI_PORT and ASGI_PORT; compose names its services.
+# Unset, a stack is not raced, except the ASGI stack the race's socket arrived on (docs/race.md).
+RACE_WSGI_URL = stack_url(env, "RACE_WSGI_URL", "WSGI_PORT")
+RACE_ASGI_URL = stack_url(env, "RACE_ASGI_URL", "ASGI_PORT")
+# The driver's own process (deploy/start-race-driver.sh, which `make run` starts), where the race page
+# opens its socket, so the stacks it races cannot stall it (docs/race.md, "Where the driver runs").
+# Unset, the page opens its race socket where it opens the others.
+RACE_DRIVER_PORT = env.port("RACE_DRIVER_PORT")
+# The race page's browser-direct mode calls the other stack's probes from the page's origin: CORS
+# headers for the probes only, by default for the stacks' ports on each allowed host name.
 CORS_URLS_REGEX = r"^/demo/(sync|async)/"
-_race_ports = sorted({urlsplit(url).port or 80 for url in (RACE_WSGI_URL, RACE_ASGI_URL) if url})
 CORS_ALLOWED_ORIGINS = env.list(
-    "RACE_BROWSER_ORIGINS",
-    default=[
-        f"http://{host}:{port}"
-        for host in ALLOWED_HOSTS
-        if not host.startswith((".", "*"))
-        for port in _race_ports
-    ],
+    "RACE_BROWSER_ORIGINS", default=stack_origins(ALLOWED_HOSTS, (RACE_WSGI_URL, RACE_ASGI_URL))
 )
+# /demo/wire/ captures (each a trace kept a minute in the "wire" cache) one client, and everybody
+# together, may make a minute (myproject/wire_budget.py); past either the capture is answered 429.
+WIRE_CAPTURES_PER_CLIENT = env.int("WIRE_CAPTURES_PER_CLIENT", default=30)
+WIRE_CAPTURES_TOTAL = env.int("WIRE_CAPTURES_TOTAL", default=600)
 
 
 # Auth, sessions, static files -------------------------------------------------------------------
@@ -418,14 +232,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # docs/reliability.md says why each limit is where it is.
 
 # Axes' backend goes first: it refuses a locked-out login before the password is even checked.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
-# for AXES_COOLOFF_MINUTES, right password or not. Counting the pair, not the address alone, keeps
-# one client behind a shared address (or a proxy that hides addresses) from locking everyone out;
-# counting the pair, not the username alone, keeps a stranger from locking a user out everywhere.
+# for AXES_COOLOFF_MINUTES. The pair, so that neither a shared address nor a stranger locks a user out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -436,116 +245,58 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_DISABLE_ACCESS_LOG = True
 
 # Sign-ups per client address (django-ratelimit's "N/period": s, m, h or d), counted in the
-# "throttle" cache. With REDIS_URL set that is Redis, shared by every process of both stacks; without
-# it (runserver, unit tests: one process) it is this process's memory.
+# "throttle" cache, which every process of both stacks shares when REDIS_URL is set.
 SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
-
-
-def shared_cache(name: str) -> dict[str, Any]:
-    """A cache every process of both stacks shares: Redis when REDIS_URL is set, else this process's
-    memory (runserver, unit tests: one process).
-
-    The first REDIS_URL only: with several (shards), Django's RedisCache would write to the first and
-    read from the others, which hold no copy of its keys.
-    """
-    if not REDIS_URL:
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}
-    return {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL.split(",")[0],
-        # Short socket timeouts: a Redis that hangs must not hang the page that asked it.
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-    }
-
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": shared_cache("throttle"),
-    # The /demo/wire/ page's traces (myproject/wire_recorder.py): recorded by whichever process served
-    # the capture, read by whichever serves the page's next request, on either stack.
-    "wire": shared_cache("wire"),
+    "throttle": shared_cache("throttle", REDIS_URL),
+    # Demo-only: the /demo/wire/ page's traces (myproject/wire_recorder.py), read by any process.
+    "wire": shared_cache("wire", REDIS_URL),
 }
-# How many /demo/wire/ captures (each a trace kept a minute in that Redis) one client, and everybody
-# together, may make a minute (myproject/wire_budget.py); past either the capture is answered 429.
-WIRE_CAPTURES_PER_CLIENT = env.int("WIRE_CAPTURES_PER_CLIENT", default=30)
-WIRE_CAPTURES_TOTAL = env.int("WIRE_CAPTURES_TOTAL", default=600)
 RATELIMIT_USE_CACHE = "throttle"
-# A cache that answers without a count lets sign-ups through (myproject/views.py does the same when
-# Redis does not answer at all): the throttle is a brake, not a lock.
+# A cache that answers without a count lets sign-ups through: the throttle is a brake, not a lock.
 RATELIMIT_FAIL_OPEN = True
 
 
 # Report exports ---------------------------------------------------------------------------------
-# docs/reliability.md says why: an export holds a sync worker (WSGI) or a database connection
-# (ASGI) for as long as the client takes to read it.
-
-# Report pages are public; their CSV export needs a signed-in user.
+# An export holds a sync worker (WSGI) or a database connection (ASGI) for as long as the client
+# takes to read it (docs/reliability.md).
 REPORTS_EXPORT_LOGIN_REQUIRED = env.bool("REPORTS_EXPORT_LOGIN_REQUIRED", default=True)
-# Exports running at once on one stack (all its worker processes together); past it, 503 with
-# Retry-After before any byte of the export is sent.
-REPORTS_EXPORT_CONCURRENCY = env.int("REPORTS_EXPORT_CONCURRENCY", default=2)
 REPORTS_EXPORT_RETRY_AFTER_SECONDS = env.int("REPORTS_EXPORT_RETRY_AFTER_SECONDS", default=30)
-if REPORTS_EXPORT_CONCURRENCY < 1:
-    raise ImproperlyConfigured("REPORTS_EXPORT_CONCURRENCY must be at least 1.")
-_pool = _db.get("OPTIONS", {}).get("pool")
-if _pool and _pool["max_size"] <= REPORTS_EXPORT_CONCURRENCY:
-    # Each running export holds one pooled connection until its last row: as many exports as the
-    # pool has connections would leave none for pages, and the next export would wait out the
-    # pool's timeout after its 200 header had gone out.
-    raise ImproperlyConfigured(
-        f"REPORTS_EXPORT_CONCURRENCY ({REPORTS_EXPORT_CONCURRENCY}) must be below the database "
-        f"pool's max_size ({_pool['max_size']})."
-    )
+# Exports at once on one stack (all its processes together); past it, 503 with Retry-After.
+REPORTS_EXPORT_CONCURRENCY = env.at_least("REPORTS_EXPORT_CONCURRENCY", 1, default=2, expected="at least 1")
+check_pool_headroom(REPORTS_EXPORT_CONCURRENCY, DATABASES["default"])
 
 
 # Metrics (/metrics, metrics/; docs/deployment.md, "Metrics") --------------------------------------
-# Open with debug on. In production only for a scraper that sends `Authorization: Bearer
-# <METRICS_TOKEN>` or whose address is in METRICS_ALLOW_FROM (comma-separated addresses or CIDRs:
-# the orchestrator's or scraper's network); anyone else gets the site's 404.
+# Open with debug on; in production only for `Authorization: Bearer <METRICS_TOKEN>` or an address
+# in METRICS_ALLOW_FROM (the scraper's networks); anyone else gets the site's 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOW_FROM = [entry.strip() for entry in env.list("METRICS_ALLOW_FROM", default=[]) if entry.strip()]
-if "*" in METRICS_ALLOW_FROM:
-    raise ImproperlyConfigured("METRICS_ALLOW_FROM must name the scraper's networks, not '*'.")
-try:
-    trusted_networks(METRICS_ALLOW_FROM)
-except ValueError as error:
-    raise ImproperlyConfigured(f"METRICS_ALLOW_FROM is not a list of networks ({error}).") from None
+METRICS_ALLOW_FROM = env.networks("METRICS_ALLOW_FROM")
 
 
 # HTTPS --------------------------------------------------------------------------------------------
-# Whether a request came over HTTPS is the server's call, not the client's: Gunicorn and Uvicorn
-# honour X-Forwarded-Proto (and -For) only from the addresses in FORWARDED_ALLOW_IPS (the proxy in
-# front; deploy/start-*.sh), and tell Django through wsgi.url_scheme / the ASGI scope. A server that
-# cannot be told whom to trust needs Django to read the header itself, and that is safe only when
-# every request passes through a proxy that overwrites it: DJANGO_TRUSTED_PROXY declares such a
-# proxy. Trusting the header from anyone would let any client claim HTTPS (and pass the CSRF
-# Origin check for an https:// origin).
-# The same list the start scripts hand to Gunicorn and Uvicorn; myproject/wsgi.py also takes the
-# client's address from it, which Gunicorn (unlike Uvicorn) leaves to the application.
-FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=[])
-try:
-    trusted_networks(FORWARDED_ALLOW_IPS)
-except ValueError as error:
-    raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS is not a list of addresses ({error}).") from None
+# Whether a request came over HTTPS is the server's call: Gunicorn and Uvicorn honour
+# X-Forwarded-Proto (and -For) only from FORWARDED_ALLOW_IPS (deploy/start-*.sh), and
+# myproject/wsgi.py takes the client's address from the same list.
+FORWARDED_ALLOW_IPS = env.addresses("FORWARDED_ALLOW_IPS")
+# For a server that cannot be told whom to trust: safe only behind a proxy that overwrites the header.
 if env.bool("DJANGO_TRUSTED_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# DJANGO_HTTPS: the site is served over HTTPS only. Plain-HTTP requests are redirected, and the
-# session and CSRF cookies never travel without TLS. Exempt: the health probes, which an
-# orchestrator checks over plain HTTP from inside the network (a redirect would fail its probe), and
-# the demo probes, which the race page's driver calls the same way (they set and read no cookie).
+# HTTPS only: redirects and secure cookies; the health and demo probes, called over plain HTTP from
+# inside the network (an orchestrator, the race's driver), are exempt from the redirect.
 _https_only = env.bool("DJANGO_HTTPS", default=False)
 SECURE_SSL_REDIRECT = _https_only
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^demo/(sync|async)/"]
 SESSION_COOKIE_SECURE = _https_only
 CSRF_COOKIE_SECURE = _https_only
-# HSTS tells browsers to use HTTPS only, for this long; a promise that cannot be taken back before
-# it expires, so it starts at 0 (off) and a deployment raises it on purpose (docs/deployment.md).
+# A promise browsers keep until it expires: 0 (off) until a deployment raises it (docs/deployment.md).
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
-# Origins allowed to POST besides the page's own host, e.g. https://example.com when a proxy
-# changes the host name on the way.
+# Origins allowed to POST besides the page's own host (a proxy that changes the host name).
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 LANGUAGE_CODE = "en-us"

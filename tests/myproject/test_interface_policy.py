@@ -1,9 +1,9 @@
 """Each entry point runs its own database policy in a real server, observed from outside.
 
-myproject/settings.py chooses the connection policy from SERVER_INTERFACE, which the entry point
-sets: a Gunicorn worker (wsgi.py) keeps its connection between requests (CONN_MAX_AGE 60, with
-health checks); a Uvicorn process (asgi.py) closes it when each request ends (CONN_MAX_AGE 0),
-borrowing from psycopg's pool on PostgreSQL.
+myproject/settings.py chooses the connection policy (database() in myproject/environment.py) from
+SERVER_INTERFACE, which the entry point sets: a Gunicorn worker (wsgi.py) keeps its connection
+between requests (CONN_MAX_AGE 60, with health checks); a Uvicorn process (asgi.py) closes it when
+each request ends (CONN_MAX_AGE 0), borrowing from psycopg's pool on PostgreSQL.
 
 The policy is observed the way an operator would, through the serving process's open handles
 (psutil): the SQLite file it holds open, or its TCP connections to PostgreSQL. Each stack is run
