@@ -30,7 +30,9 @@ import contextlib
 import json
 import multiprocessing
 import shlex
+import signal
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -51,7 +53,7 @@ from loadtests.clients import (
 )
 from stacks.database import migrate_and_seed
 from stacks.environment import base_environment
-from stacks.processes import ROOT, free_port
+from stacks.processes import ROOT, VENV_BIN, free_port
 from stacks.redis_server import RedisServer
 from stacks.web import WebServer
 
@@ -236,21 +238,19 @@ def measure(run: Run, options: argparse.Namespace, env: dict[str, str], results_
 
         sent_at: dict[str, float] = {}
         cpu_before = sum(server.cpu_seconds() for server in servers)
+        profiler = start_profiler(servers[0].pid, options, run)
         for _, pipe in readers:
             pipe.send("go")
         started = time.monotonic()
-        asyncio.run(send_at_rate(run, options, urls, room, prefix, cookie, sent_at))
-        run.expected = run.sent * run.clients
-        for _, pipe in readers:
-            pipe.send(("stop", run.sent))
+        reports = asyncio.run(send_and_collect(run, options, urls, room, prefix, cookie, sent_at, readers))
         latencies: list[float] = []
-        for _, pipe in readers:
-            if not pipe.poll(DRAIN_SECONDS + 120):
-                raise TimeoutError("a reader process did not report")
-            receipts, client_cpu = pipe.recv()
+        for receipts, client_cpu in reports:
             run.client_cpu_seconds += client_cpu
             latencies.extend(at - sent_at[tag] for tag, at in receipts if tag in sent_at)
         run.seconds = round(time.monotonic() - started, 1)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
+            profiler.wait(60)
         run.server_cpu_seconds = round(sum(server.cpu_seconds() for server in servers) - cpu_before, 2)
         run.client_cpu_seconds = round(run.client_cpu_seconds, 2)
         run.received = len(latencies)
@@ -276,12 +276,25 @@ def measure(run: Run, options: argparse.Namespace, env: dict[str, str], results_
     return run
 
 
+def start_profiler(pid: int, options: argparse.Namespace, run: Run) -> subprocess.Popen[bytes] | None:
+    """With --profile: py-spy samples the first server from the first send until every reader has
+    reported. --gil: only the thread holding the GIL, so the graph shows where the CPU goes;
+    --nonblocking: the server is never paused (the sampling costs py-spy's CPU, not the server's)."""
+    if options.profile is None or run.round != 1:
+        return None
+    options.profile.mkdir(parents=True, exist_ok=True)
+    output = options.profile / f"{options.step}-{run.kind}-{run.clients}.svg"
+    command = [str(VENV_BIN / "py-spy"), "record", "--pid", str(pid), "--format", "flamegraph"]
+    command += ["--rate", "250", "--gil", "--nonblocking", "--output", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def spread(clients: int, processes: int) -> list[int]:
     processes = max(1, min(processes, clients))
     return [clients // processes + (number < clients % processes) for number in range(processes)]
 
 
-async def send_at_rate(
+async def send_and_collect(
     run: Run,
     options: argparse.Namespace,
     urls: list[str],
@@ -289,10 +302,13 @@ async def send_at_rate(
     prefix: str,
     cookie: str | None,
     sent_at: dict[str, float],
-) -> None:
-    """The messages, at a fixed rate: the chat's through one signed-in socket (Redis takes each to
-    both servers), the plain consumer's through one socket, the floor's through one sender socket
-    per server (the floor has no channel layer)."""
+    readers: list[tuple[multiprocessing.process.BaseProcess, Connection]],
+) -> list[tuple[list[tuple[str, float]], float]]:
+    """Send the messages at a fixed rate, then collect every reader process's receipts: the chat's
+    through one signed-in socket (Redis takes each to both servers), the plain consumer's through
+    one socket, the floor's through one sender socket per server (the floor has no channel layer).
+    The senders stay open until the readers have reported: a consumer still working through its
+    sender's frames would drop the rest when its socket closed."""
     if run.kind == "floor":
         senders = [await open_socket(url, path_of("floor", room, sender=True)) for url in urls]
     else:
@@ -314,11 +330,20 @@ async def send_at_rate(
         for sender in senders:
             await sender.send(frame)
         run.sent += 1
-    # The sender's socket stays open until the readers have what it sent.
-    await asyncio.sleep(0.5)
+    run.expected = run.sent * run.clients
+    loop = asyncio.get_running_loop()
+    reports = []
+    for _, pipe in readers:
+        pipe.send(("stop", run.sent))
+    for _, pipe in readers:
+        if not await loop.run_in_executor(None, pipe.poll, DRAIN_SECONDS + 120):
+            raise TimeoutError("a reader process did not report")
+        reports.append(pipe.recv())
     for task in draining:
         task.cancel()
     await asyncio.gather(*(each.close() for each in senders), return_exceptions=True)
+    await asyncio.gather(*draining, return_exceptions=True)
+    return reports
 
 
 async def drain(socket_: ClientConnection) -> None:
@@ -398,6 +423,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--layers", nargs="+", choices=LAYERS, default=LAYERS[:1])
     parser.add_argument("--client-processes", type=int, default=4, help="reader processes")
     parser.add_argument("--results-dir", type=Path, default=None)
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="folder for a py-spy flame graph of round 1 of each run"
+    )
+    parser.add_argument("--step", default="run", help="the flame graphs' name prefix")
     return parser.parse_args(argv)
 
 
