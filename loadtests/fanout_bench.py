@@ -99,6 +99,7 @@ class Run:
 
     @property
     def lost(self) -> int:
+        """Deliveries that had not arrived DRAIN_SECONDS after the last send: lost, or that late."""
         return self.expected - self.received
 
 
@@ -379,7 +380,7 @@ async def drain(socket_: ClientConnection) -> None:
 def print_run(run: Run) -> None:
     print(
         f"  {run.kind:<5} {run.layer:<24} N={run.clients:<5} round {run.round}"
-        f" | received {run.received}/{run.expected} (lost {run.lost})"
+        f" | received {run.received}/{run.expected} ({run.lost} missing {DRAIN_SECONDS:g} s after)"
         f" | p50 {run.p50_ms:7.1f} ms  p99 {run.p99_ms:7.1f} ms  max {run.max_ms:7.1f} ms"
         f" | servers' CPU {run.server_cpu_seconds:.2f} s = {run.server_cpu_us_per_delivery:.1f} µs/delivery,"
         f" readers' CPU {run.client_cpu_seconds:.2f} s"
@@ -409,14 +410,14 @@ def summary_rows(runs: list[Run]) -> list[dict[str, object]]:
                     "layer": layer if kind != "floor" else "none",
                     "clients": clients,
                     "rounds": len(same),
-                    "p50_ms": statistics.median(run.p50_ms for run in same),
-                    "p99_ms": statistics.median(run.p99_ms for run in same),
+                    "p50_ms": round(statistics.median(run.p50_ms for run in same), 2),
+                    "p99_ms": round(statistics.median(run.p99_ms for run in same), 2),
                     "max_ms": max(run.max_ms for run in same),
-                    "server_cpu_us_per_delivery": us,
+                    "server_cpu_us_per_delivery": round(us, 1),
                     "times_floor": round(us / floor_us, 1) if floor_us else None,
-                    "server_cpu_seconds": statistics.median(run.server_cpu_seconds for run in same),
-                    "client_cpu_seconds": statistics.median(run.client_cpu_seconds for run in same),
-                    "kib_per_connection": statistics.median(run.kib_per_connection for run in same),
+                    "server_cpu_seconds": round(statistics.median(run.server_cpu_seconds for run in same), 2),
+                    "client_cpu_seconds": round(statistics.median(run.client_cpu_seconds for run in same), 2),
+                    "kib_per_connection": round(statistics.median(run.kib_per_connection for run in same), 2),
                     "lost": sum(run.lost for run in same),
                 }
             )
@@ -431,7 +432,7 @@ def print_summary(rows: list[dict[str, object]]) -> None:
             f" | p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms"
             f" | {row['server_cpu_us_per_delivery']:6.1f} µs/delivery ({row['times_floor']}x floor)"
             f" | servers {row['server_cpu_seconds']} s CPU, readers {row['client_cpu_seconds']} s"
-            f" | {row['kib_per_connection']} KiB/connection | lost {row['lost']}"
+            f" | {row['kib_per_connection']} KiB/connection | missing {row['lost']}"
         )
 
 
