@@ -148,6 +148,15 @@ CHAT_BENCH_ARGS ?=
 bench-chat: install-dev ## Chat: fan-out to 100 and 1000 WebSocket clients on each Redis layer
 	$(BIN)/python -m loadtests.chat_fanout $(CHAT_BENCH_ARGS)
 
+# Chat fan-out beside its peer (the tutorial-shaped consumer) and its floor (a bare ASGI broadcast),
+# interleaved on fresh servers (docs/chat.md, appendix). Options through FANOUT_ARGS, e.g.
+# FANOUT_ARGS="--clients 200 --repeat 1 --duration 5".
+.PHONY: bench-fanout
+FANOUT_ARGS ?=
+
+bench-fanout: install-dev ## Chat: fan-out to 1k/5k/10k readers, project vs plain consumer vs bare ASGI
+	$(BIN)/python -m loadtests.fanout_bench $(FANOUT_ARGS)
+
 # Reliability runs (docs/reliability.md). Options through SOAK_ARGS and CHAOS_ARGS, e.g.
 # SOAK_ARGS="--clients 5000 --rate 1 --duration 60", CHAOS_ARGS="--scenarios sentinel-failover".
 .PHONY: soak chaos

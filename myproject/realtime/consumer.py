@@ -4,18 +4,22 @@ depends on fails, and always cleans up."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketReceiveEvent
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
 from metrics.instruments import CHANNEL_LAYER_ERRORS
 from myproject.consumer_channels import give_back_channel
 from myproject.realtime.close_codes import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
+from myproject.realtime.dispatch import dispatch_from
 from myproject.realtime.frames import FrameRefused, read_json
 from myproject.realtime.layer import LAYER_ERRORS
 
@@ -54,7 +58,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 raise ClientGone(str(error) or type(error).__name__) from error
 
         try:
-            await super().__call__(scope, receive, send_to_client)
+            await self.serve(scope, receive, send_to_client)
         except ClientGone as gone:
             # The client's doing, and ordinary: a tab closed while a message was on its way.
             self.closed = True
@@ -73,6 +77,20 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.release_once()
             # Channels never gives a consumer's channel back; the Pub/Sub layer can leak it.
             await give_back_channel(self.channel_layer, getattr(self, "channel_name", None))
+
+    async def serve(self, scope: _ChannelScope, receive: ASGIReceiveCallable, send: Any) -> None:
+        """Channels' AsyncConsumer.__call__, with its loop replaced by `dispatch_from`: one task per
+        source instead of one per event (myproject/realtime/dispatch.py says why)."""
+        self.scope = scope
+        layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_layer = layer  # type: ignore[assignment]  # None without CHANNEL_LAYERS, as in Channels
+        sources: list[Any] = [receive]
+        if layer is not None:
+            self.channel_name = await layer.new_channel()
+            sources.append(functools.partial(layer.receive, self.channel_name))
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await dispatch_from(sources, self.dispatch)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first runs close_old_connections() on a worker thread, for every
