@@ -29,7 +29,8 @@ def message_post(room_name: str, author_id: int, username: str, text: str, clien
 
     The room's row is locked while the message is inserted, so within a room ids are handed out
     and committed in the same order: a reader never sees message N+1 without message N. That is
-    what makes "resume after my highest id" safe.
+    what makes "resume after my highest id" safe. (On SQLite select_for_update() is a no-op; the
+    settings' IMMEDIATE transactions serialise every writer instead.)
     """
     if client_id is not None and (existing := _by_client_id(author_id, client_id)) is not None:
         return Posted(stored_frame(existing, existing.room.name, username), prev_id=None, created=False)
