@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.test import AsyncClient, Client
 
 from stacks.database import LiveDatabase
 from stacks.environment import base_environment
+from stacks.processes import ROOT, VENV_BIN
 from stacks.redis_server import RedisServer, redis_url
 from stacks.web import WebServer, gunicorn_server, uvicorn_server
 
@@ -46,6 +51,41 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.live)
+
+
+def _static_sources_digest() -> str:
+    """What a collection depends on: the project's static files and the pinned packages (whose
+    apps ship the admin's)."""
+    digest = hashlib.sha256((ROOT / "requirements.txt").read_bytes())
+    for path in sorted(ROOT.glob("*/static/**/*")) + sorted((ROOT / "static").rglob("*")):
+        if path.is_file() and ".venv" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(request, tmp_path_factory) -> Path:
+    """STATIC_ROOT as the image has it: with debug off, as in production, {% static %} names hashed
+    files from collectstatic's manifest. Collected once per change of the sources (it takes seconds)
+    into pytest's cache, and handed to every server the suite starts through DJANGO_STATIC_ROOT."""
+    cache = request.config.cache
+    root = Path(cache.mkdir("static")) / _static_sources_digest() if cache else tmp_path_factory.mktemp("s")
+    if not (root / "staticfiles.json").exists():
+        building = root.with_name(f"{root.name}.{os.getpid()}")
+        subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=ROOT,
+            env=base_environment(DJANGO_STATIC_ROOT=str(building)),
+            check=True,
+            timeout=300,
+        )
+        if root.exists():  # another session collected the same sources meanwhile
+            shutil.rmtree(building)
+        else:
+            building.replace(root)
+    os.environ["DJANGO_STATIC_ROOT"] = str(root)
+    settings.STATIC_ROOT = root
+    return root
 
 
 @pytest.fixture(scope="session")
