@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,13 +64,10 @@ def _static_sources_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def collected_static(request, tmp_path_factory) -> Path:
-    """STATIC_ROOT as the image has it: with debug off, as in production, {% static %} names hashed
-    files from collectstatic's manifest. Collected once per change of the sources (it takes seconds)
-    into pytest's cache, and handed to every server the suite starts through DJANGO_STATIC_ROOT."""
-    cache = request.config.cache
-    root = Path(cache.mkdir("static")) / _static_sources_digest() if cache else tmp_path_factory.mktemp("s")
+def _collected_static_root() -> Path:
+    """STATIC_ROOT as the image has it (collectstatic, hashed names and their manifest), collected
+    once per change of the sources: it takes seconds, and the folder is shared by later runs."""
+    root = Path(tempfile.gettempdir()) / "django-wsgi-asgi-static" / _static_sources_digest()
     if not (root / "staticfiles.json").exists():
         building = root.with_name(f"{root.name}.{os.getpid()}")
         subprocess.run(
@@ -79,13 +77,18 @@ def collected_static(request, tmp_path_factory) -> Path:
             check=True,
             timeout=300,
         )
-        if root.exists():  # another session collected the same sources meanwhile
+        if root.exists():  # another run collected the same sources meanwhile
             shutil.rmtree(building)
         else:
             building.replace(root)
-    os.environ["DJANGO_STATIC_ROOT"] = str(root)
-    settings.STATIC_ROOT = root
     return root
+
+
+# With debug off, as in production, {% static %} reads the manifest and the static files middleware
+# reads STATIC_ROOT once, when myproject.asgi or .wsgi builds it: set here, before any test module
+# or conftest below this one imports those, for this process and every server the suite starts.
+os.environ["DJANGO_STATIC_ROOT"] = str(_collected_static_root())
+settings.STATIC_ROOT = Path(os.environ["DJANGO_STATIC_ROOT"])
 
 
 @pytest.fixture(scope="session")
