@@ -12,6 +12,11 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 
+# Static files, collected into the image (STATIC_ROOT, myproject/settings.py): every container of
+# both stacks serves the hashed names its own pages link to. With debug off the settings ask for a
+# secret key, which collecting never reads; debug on spares baking even a placeholder into a layer.
+RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput --verbosity 0
+
 # Not root: a web server needs no privileges to listen on 8001/8002.
 RUN useradd --create-home --uid 10001 app
 USER app

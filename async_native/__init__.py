@@ -78,7 +78,8 @@ REPLACEMENTS: dict[str, str] = {
 }
 
 # Not Django's: WhiteNoise's middleware is sync-only, so under ASGI it costs a hop on every request.
-# ServeStatic, its async fork, reads the same settings (SERVESTATIC_* beside WHITENOISE_*).
+# ServeStatic, its async fork, reads the same settings (SERVESTATIC_* beside WHITENOISE_*); the
+# subclass answers a missing file with a 404, as WhiteNoise's stack does (async_native/static_files.py).
 ASYNC_CAPABLE_EQUIVALENTS: dict[str, str] = {
     "whitenoise.middleware.WhiteNoiseMiddleware": "async_native.static_files.ServeStaticMiddleware",
 }

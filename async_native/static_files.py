@@ -1,20 +1,18 @@
-"""ServeStatic's middleware, which the tuned stack loads in place of WhiteNoise's, with a missing
-file answered as WhiteNoise answers it on the other stacks: 404.
+"""ServeStatic's middleware, answering a static file it cannot find with Django's 404.
 
-With DEBUG on, ServeStatic raises MissingFileError for any /static/ path it has no file for, to
-list the folders it searched; Django turns that into a 500 and logs its traceback, for a request
-any client can make. Here it becomes Http404 with the same text, so debug mode still shows where
-ServeStatic looked, on Django's 404 page.
+With debug on, ServeStatic raises MissingFileError for a /static/ path that no finder knows
+(servestatic/middleware.py), so a typo in a page's link is a 500 on this stack and a 404 on the
+others, where WhiteNoise passes the request on and no URL pattern matches it.
+Raised as Http404 here, it is the same 404 everywhere, and its debug page keeps ServeStatic's list of
+the folders it searched.
 """
 
-from __future__ import annotations
-
 from django.http import Http404, HttpRequest, HttpResponseBase
-from servestatic.middleware import ServeStaticMiddleware as ServeStatic
+from servestatic import middleware
 from servestatic.responders import MissingFileError
 
 
-class ServeStaticMiddleware(ServeStatic):
+class ServeStaticMiddleware(middleware.ServeStaticMiddleware):
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         try:
             return await super().__call__(request)

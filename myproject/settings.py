@@ -90,8 +90,7 @@ MIDDLEWARE = [
     # answer gets its CORS headers. Async-capable: no thread hop.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Static files, right after SecurityMiddleware as WhiteNoise asks (in production nginx or a CDN
-    # serves them in front).
+    # Static files (STATIC_ROOT below), right after SecurityMiddleware as WhiteNoise asks.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -306,16 +305,31 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Static files are served from the same process on both stacks: by WhiteNoise in the stock list,
-# by ServeStatic (a fork of WhiteNoise with an async path, reading the same settings under its own
-# prefix) in the async-native one; the tests check that both send the same caching headers. The
-# project ships a few small files, so both serve them straight from the finders: no STATIC_ROOT,
-# and no start path (make run, the Procfile, the containers, the tests) needs a collectstatic step.
-WHITENOISE_USE_FINDERS = SERVESTATIC_USE_FINDERS = True
+# Where `collectstatic` gathers every app's files, each also under a name that carries a hash of its
+# content (css/site.eba38c647425.css), with compressed copies beside them (gzip; Brotli too where the
+# brotli package is installed). The image runs it at build time (Dockerfile), so a production
+# container serves the files it was built with.
+# DJANGO_STATIC_ROOT is for a collection made elsewhere (the test suite collects into a temporary
+# folder).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # {% static %} names the hashed file, which WhiteNoise and ServeStatic send with a ten-year,
+    # immutable Cache-Control: a new deployment changes the name, never the file behind a name.
+    # With debug on, {% static %} names the plain file and no collection is needed (make run,
+    # runserver); with debug off, a page that names a file missing from the collection is an error.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Static files are served by the stacks themselves, under WSGI by WhiteNoise's middleware (and on
+# the stock ASGI stack, where Django runs it on a thread), on the async-native ASGI stack by
+# ServeStatic, a fork of WhiteNoise with an async path that reads the same settings under its own
+# prefix; the tests check that both send the same headers. With debug off both serve STATIC_ROOT
+# only; with debug on both look files up through the finders, at each request, as runserver does.
+# nginx passes /static/ on to the WSGI stack like any other path (docs/deployment.md says why it
+# does not serve them itself).
 # Files served at the site's root rather than under STATIC_URL: /favicon.ico, which browsers ask
 # for on pages that name no icon (the admin, JSON answers, error pages).
 WHITENOISE_ROOT = SERVESTATIC_ROOT = BASE_DIR / "static" / "root"
-WHITENOISE_AUTOREFRESH = SERVESTATIC_AUTOREFRESH = DEBUG
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@
 secret, HTTPS settings). Django's deployment checks pass inside the container, plain HTTP is sent
 to HTTPS, and the demo accounts, whose password is published, do not exist."""
 
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +16,13 @@ from tests.compose.project import ComposeProject
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]
 
 
-def production_env_file(folder: Path) -> Path:
+def production_env_file(folder: Path, **changed: str) -> Path:
     """.env.example with the blanks a deployer fills in: the secrets, and this machine's name."""
     filled = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        **changed,
     }
     lines = []
     for line in (ROOT / ".env.example").read_text().splitlines():
@@ -89,3 +91,45 @@ def test_the_health_probes_answer_over_plain_http_for_the_orchestrator(productio
     response = requests.get(f"{production_project.url}/readyz", allow_redirects=False, timeout=10)
 
     assert response.status_code == 200
+
+
+# Static files --------------------------------------------------------------------------------------
+# Pages and files fetched through nginx over plain HTTP, which DJANGO_HTTPS=1 would redirect: the
+# same production .env with HTTPS off (TLS would end in front of nginx).
+
+# A link a page renders to a hashed name: collectstatic's 12 hex digits before the extension.
+HASHED_LINK = re.compile(r'"(/static/[^"]+\.[0-9a-f]{12}\.(css|js))"')
+CONTENT_TYPES = {"css": "text/css", "js": "text/javascript"}
+
+
+@pytest.fixture(scope="module")
+def production_over_http(docker_engine, server_logs, tmp_path_factory) -> Iterator[ComposeProject]:
+    env_file = production_env_file(tmp_path_factory.mktemp("prod-http"), DJANGO_HTTPS="0")
+    project = ComposeProject(server_logs, env_file=env_file)
+    try:
+        project.up()
+        yield project
+    finally:
+        project.down()
+
+
+@pytest.mark.parametrize(("page", "interface"), [("/reports/", "wsgi"), ("/chat/", "asgi")])
+def test_the_hashed_files_a_page_links_to_are_cached_for_ever_through_nginx(
+    production_over_http, page, interface
+):
+    response = requests.get(f"{production_over_http.url}{page}", timeout=10)
+    links = HASHED_LINK.findall(response.text)
+
+    assert response.headers["X-Interface"] == interface
+    assert links, response.text
+    for link, extension in links:
+        static = requests.get(f"{production_over_http.url}{link}", timeout=10)
+        assert static.status_code == 200, link
+        assert static.headers["Cache-Control"] == "max-age=315360000, public, immutable", link
+        assert static.headers["Content-Type"].startswith(CONTENT_TYPES[extension]), link
+
+
+def test_a_static_file_that_was_never_collected_is_not_found_through_nginx(production_over_http):
+    response = requests.get(f"{production_over_http.url}/static/css/site.0123456789ab.css", timeout=10)
+
+    assert response.status_code == 404

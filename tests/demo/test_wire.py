@@ -7,6 +7,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.testing import WebsocketCommunicator
 from django.core.cache import caches
+from django.templatetags.static import static
 from django.test import Client
 
 from demo import consumers
@@ -36,7 +37,7 @@ def test_the_page_renders_on_both_interfaces_with_what_its_script_needs(interfac
     assert f'data-capture-url="{CAPTURE_PATH}"' in html
     assert 'data-trace-url="/demo/wire/trace/TOKEN/"' in html
     assert f'data-socket-path="{SOCKET_PATH}"' in html
-    assert "demo/wire.js" in html
+    assert static("demo/wire.js") in html
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@ pages that name none (the admin, JSON answers), so no browser gets a 404 for it.
 Chromium check on real servers is in test_stack_layout_live.py."""
 
 import pytest
+from django.templatetags.static import static
 
 from tests.conftest import fetch
 
@@ -18,8 +19,8 @@ def test_favicon_ico_is_served_at_the_root(interface):
 
 def test_every_page_names_the_svg_icon_and_it_is_served(interface):
     page = fetch(interface, "/reports/").content.decode()
-    icon = fetch(interface, "/static/favicon.svg")
+    icon = fetch(interface, static("favicon.svg"))
 
-    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    assert f'<link rel="icon" href="{static("favicon.svg")}" type="image/svg+xml">' in page
     assert icon.status_code == 200
     assert icon["Content-Type"].startswith("image/svg+xml")

@@ -3,6 +3,7 @@
 Each case imports the settings in a fresh interpreter, as a server process would at start-up."""
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -31,6 +32,8 @@ SETTINGS = """{
     "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
     "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
     "CACHE_LOCATIONS": {name: cache.get("LOCATION") for name, cache in settings.CACHES.items()},
+    "STATIC_ROOT": str(settings.STATIC_ROOT),
+    "STATICFILES_STORAGE": settings.STORAGES["staticfiles"]["BACKEND"],
 }"""
 
 
@@ -57,6 +60,15 @@ def test_debug_off_without_a_secret_key_refuses_to_start_naming_the_variable():
 
 def test_debug_on_runs_without_a_secret_key():
     assert settings_for(DJANGO_DEBUG="1", DJANGO_SECRET_KEY=None)["DEBUG"] is True
+
+
+def test_static_files_are_collected_into_staticfiles_unless_django_static_root_names_a_folder(tmp_path):
+    assert settings_for(DJANGO_STATIC_ROOT=None)["STATIC_ROOT"] == str(ROOT / "staticfiles")
+    assert settings_for(DJANGO_STATIC_ROOT=str(tmp_path))["STATIC_ROOT"] == str(tmp_path)
+
+
+def test_static_files_are_stored_under_hashed_names_with_compressed_copies():
+    assert settings_for()["STATICFILES_STORAGE"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
 def test_allowed_hosts_default_to_loopback_names_and_read_a_comma_separated_list():
@@ -223,6 +235,8 @@ def demo_statuses(**environment: str | None) -> list[int]:
             for pattern in __import__("myproject.routing").routing.websocket_urlpatterns
         )),
     ]"""
+    # Pages link to hashed static names with debug off: the suite's collection has their manifest.
+    environment.setdefault("DJANGO_STATIC_ROOT", os.environ["DJANGO_STATIC_ROOT"])
     result = load_settings_printing(statuses, **environment)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

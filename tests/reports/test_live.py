@@ -8,6 +8,7 @@ import time
 import pytest
 import requests
 from django.conf import settings
+from django.templatetags.static import static
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -143,12 +144,12 @@ def test_the_live_page_lists_publications_and_loads_the_resumable_socket(live_st
     publish(session, live_stacks.wsgi, slug="revenue-by-region")
 
     page = requests.get(f"{live_stacks.asgi.url}/reports/live/", timeout=10)
-    script = requests.get(f"{live_stacks.asgi.url}/static/reports/live.js", timeout=10)
+    script = requests.get(f"{live_stacks.asgi.url}{static('reports/live.js')}", timeout=10)
     shared = requests.get(f"{live_stacks.asgi.url}/static/js/resumable-socket.js", timeout=10)
 
     assert page.status_code == 200
     assert "Revenue by region, all dates" in page.text
-    assert 'src="/static/reports/live.js"' in page.text
+    assert f'src="{static("reports/live.js")}"' in page.text
     assert script.status_code == 200
     assert 'from "../js/resumable-socket.js"' in script.text
     assert shared.status_code == 200
