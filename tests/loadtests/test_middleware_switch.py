@@ -35,11 +35,13 @@ def middleware_with(**environment: str) -> list[str]:
     return json.loads(result.stdout)
 
 
-# The stack a server runs, in its order: the interface header outermost (every response names its
-# interface), CORS next (its headers on every answer of a probe, even a refused one), WhiteNoise
-# right after SecurityMiddleware (as WhiteNoise asks), sessions before authentication and
-# messages, Axes last (as Axes asks). The benchmarks' "with middleware" side measures exactly this.
+# The stack a server runs, in its order: the request metrics outermost (every request counted and
+# timed), the interface header next (every response names its interface), CORS next (its headers on
+# every answer of a probe, even a refused one), WhiteNoise right after SecurityMiddleware (as
+# WhiteNoise asks), sessions before authentication and messages, Axes last (as Axes asks). The
+# benchmarks' "with middleware" side measures exactly this.
 FULL_STACK = [
+    "metrics.middleware.RequestMetricsMiddleware",
     "myproject.middleware.InterfaceHeaderMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
