@@ -29,6 +29,9 @@ PARENT_ONLY = {
     "WSGI_STACK_PORT",
     "ASGI_STACK_PORT",
     "CHAT_WEBSOCKET_PORT",
+    # ...and the race driver's port (`make run`'s third process): inherited from `make test`, it sent
+    # every race page the tests open to a port where nothing listens.
+    "RACE_DRIVER_PORT",
     # Each start script gives its server a metrics directory of its own (deploy/start-*.sh): one
     # inherited by two servers would mix their numbers.
     "PROMETHEUS_MULTIPROC_DIR",
