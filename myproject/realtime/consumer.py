@@ -56,6 +56,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await send(message)
             except OSError as error:
                 raise ClientGone(str(error) or type(error).__name__) from error
+            except RuntimeError as error:
+                # Uvicorn's websockets implementation, once it has closed the connection itself
+                # (1007 for a frame that is not UTF-8), refuses any later send this way.
+                if "after sending 'websocket.close'" not in str(error):
+                    raise
+                raise ClientGone("the server closed the connection") from error
 
         try:
             await self.serve(scope, receive, send_to_client)
