@@ -213,8 +213,10 @@ class PooledThreadASGIHandler(ASGIHandler):
 
         The disconnect listener was started first and has had its turn of the loop, so a disconnect
         that the server had already seen (Uvicorn and Daphne answer `receive()` at once then) has
-        ended it. Django's stack notices such a client during its middleware's first hop to a
-        thread; this one's middleware may run on the loop without a pause, hence the look.
+        ended it. Django's stack notices such a client only when handle() cancels the task, in
+        whatever hop its middleware is making (and not at all in WhiteNoise's, which runs the rest
+        of the chain on a task of its own); this one's middleware may run on the loop without a
+        pause, hence the look.
         """
         if listener.done():
             await asyncio.get_running_loop().create_future()
