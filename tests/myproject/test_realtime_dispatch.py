@@ -81,3 +81,30 @@ async def test_the_sources_still_waiting_are_cancelled_when_the_loop_ends():
         await dispatch_from([source_of(["last"]), waits_forever], dispatch)
 
     assert cancelled.is_set()
+
+
+async def test_no_handler_starts_after_one_has_raised():
+    # A client gone during a delivery (the layer's handler raises) while its disconnect waits its
+    # turn: under Channels the loop stops at the first exception, and the disconnect is not handled
+    # (the consumer cleans up after the loop). Started, it would be cancelled half-way.
+    started = []
+    delivery_running = asyncio.Event()
+
+    async def delivery():
+        return "delivery"
+
+    async def disconnect_during_the_delivery():
+        await delivery_running.wait()
+        return "disconnect"
+
+    async def dispatch(event):
+        started.append(event)
+        if event == "delivery":
+            delivery_running.set()
+            await asyncio.sleep(0.01)  # the disconnect is taken meanwhile and waits for its turn
+            raise Stop
+
+    with pytest.raises(Stop):
+        await dispatch_from([delivery, disconnect_during_the_delivery], dispatch)
+
+    assert started == ["delivery"]
