@@ -15,6 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from deploy.healthcheck import HEALTH_PATH
 from stacks.processes import ROOT
 from tests.conftest import skip_unless
 
@@ -236,11 +237,11 @@ def test_the_router_sends_each_upstream_to_its_stacks_service_port(stack):
 
 @pytest.mark.parametrize("stack", ["wsgi", "asgi"])
 def test_liveness_is_the_compose_healthcheck_and_readiness_is_readyz(stack):
-    healthcheck = " ".join(compose()["services"][stack]["healthcheck"]["test"])
-    (compose_path,) = re.findall(r"http://127\.0\.0\.1:\d+(/\w+)", healthcheck)
+    healthcheck = compose()["services"][stack]["healthcheck"]["test"]
     deployed = container("small", "Deployment", stack)
 
-    assert deployed["livenessProbe"]["httpGet"]["path"] == compose_path == "/healthz"
+    assert healthcheck[:3] == ["CMD", "python", "deploy/healthcheck.py"]
+    assert deployed["livenessProbe"]["httpGet"]["path"] == HEALTH_PATH == "/healthz"
     assert deployed["startupProbe"]["httpGet"]["path"] == "/healthz"
     assert deployed["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
