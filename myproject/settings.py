@@ -31,6 +31,7 @@ from myproject.environment import (
     stack_origins,
     stack_url,
 )
+from myproject.log_filters import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -331,34 +332,5 @@ STORAGES = {
 # for on pages that name no icon (the admin, JSON answers, error pages).
 WHITENOISE_ROOT = SERVESTATIC_ROOT = BASE_DIR / "static" / "root"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            # DisallowedHost and the other client errors: Django logs each with its traceback, and
-            # the Host header (10 KB, if a client likes) twice.
-            "filters": ["client_error_on_one_line"],
-        }
-    },
-    # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process: one
-    # line when Redis goes, one when it is back (myproject/realtime/layer_log.py).
-    "filters": {
-        "one_line_per_outage": {"()": "myproject.realtime.layer_log.OneLinePerLayerOutage"},
-        # What a client can make the servers write is one short line per event (myproject/log_filters.py).
-        "client_error_on_one_line": {"()": "myproject.log_filters.ClientErrorOnOneLine"},
-        "invalid_utf8_on_one_line": {"()": "myproject.log_filters.InvalidUtf8OnOneLine"},
-    },
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {
-        "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
-        "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
-        # No handlers here, so Uvicorn's own stay as they are (its access and error lines).
-        "uvicorn.error": {"filters": ["invalid_utf8_on_one_line"]},
-        # Axes logs four INFO lines per login; its warnings (failures, lockouts) are the news.
-        "axes": {"level": "WARNING"},
-    },
-}
+# What a client, or a Redis outage, makes the servers write is one line per event.
+LOGGING = logging_config(django_level=env.str("DJANGO_LOG_LEVEL", default="INFO"))
