@@ -1,4 +1,5 @@
-"""Logging filters for lines a client can make the servers write (LOGGING in myproject/settings.py).
+"""Logging filters for lines a client can make the servers write, and the LOGGING configuration
+that installs them (myproject/settings.py).
 
 A client's mistake, or an attack, is news in one short line. Logged as the libraries log it, each
 one costs a traceback and whatever the client sent: a 10 KB Host header is written out twice (the
@@ -8,6 +9,7 @@ message and the exception's), once per request, for as long as the client likes.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 # Enough to recognise what a client sent; the rest is counted, not copied.
 MAX_LOGGED_CHARS = 200
@@ -47,3 +49,41 @@ class InvalidUtf8OnOneLine(logging.Filter):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             one_line(record, "WebSocket closed with 1007: a client sent a text frame that is not UTF-8.")
         return True
+
+
+def logging_config(django_level: str) -> dict[str, Any]:
+    """LOGGING: one plain line per record, with the process id (two stacks, several workers each),
+    Django's loggers at `django_level`, and a filter wherever a client or an outage could make the
+    servers write more than one line for one event."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [pid %(process)d] %(message)s"}
+        },
+        "handlers": {
+            # DisallowedHost and the other client errors: Django logs each with its traceback, and
+            # the Host header (10 KB, if a client likes) twice.
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["client_error_on_one_line"],
+            }
+        },
+        "filters": {
+            # The Pub/Sub layer logs a full traceback a second while Redis is down, in every process:
+            # one line when Redis goes, one when it is back (myproject/realtime/layer_log.py).
+            "one_line_per_outage": {"()": "myproject.realtime.layer_log.OneLinePerLayerOutage"},
+            "client_error_on_one_line": {"()": "myproject.log_filters.ClientErrorOnOneLine"},
+            "invalid_utf8_on_one_line": {"()": "myproject.log_filters.InvalidUtf8OnOneLine"},
+        },
+        "root": {"handlers": ["console"], "level": "INFO"},
+        "loggers": {
+            "django": {"level": django_level, "propagate": True},
+            "channels_redis.pubsub": {"filters": ["one_line_per_outage"]},
+            # No handlers here, so Uvicorn's own stay as they are (its access and error lines).
+            "uvicorn.error": {"filters": ["invalid_utf8_on_one_line"]},
+            # Axes logs four INFO lines per login; its warnings (failures, lockouts) are the news.
+            "axes": {"level": "WARNING"},
+        },
+    }

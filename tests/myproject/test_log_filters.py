@@ -1,5 +1,6 @@
 """Lines a client can make the servers write are one short line per event (myproject/log_filters.py),
-checked in the log of a real Uvicorn started by deploy/start-asgi.sh."""
+checked in the log of a real Uvicorn started by deploy/start-asgi.sh; and the LOGGING configuration
+that installs the filters, checked as data."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import socket
 import time
 
 import pytest
+from django.utils.module_loading import import_string
 
 from loadtests.hostile import OPCODES, ROOM, frame, open_socket
+from myproject.log_filters import logging_config
 from stacks.environment import base_environment
 from stacks.web import WebServer, uvicorn_server
-
-pytestmark = pytest.mark.live
 
 LONG_HOST = "h" * 10_000
 # The filter keeps 200 characters of what the client sent, then the count.
@@ -40,6 +41,7 @@ def wait_for_log(server: WebServer, text: str, timeout: float = 10) -> str:
     raise AssertionError(f"{text!r} never logged:\n{server.log_tail()}")
 
 
+@pytest.mark.live
 def test_a_10_kb_host_header_is_logged_on_one_short_line(uvicorn):
     with socket.create_connection(("127.0.0.1", uvicorn.port), timeout=10) as sock:
         sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {LONG_HOST}\r\nConnection: close\r\n\r\n".encode())
@@ -54,6 +56,7 @@ def test_a_10_kb_host_header_is_logged_on_one_short_line(uvicorn):
     assert "Traceback" not in log
 
 
+@pytest.mark.live
 def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_no_error_logged(uvicorn):
     sock = open_socket(uvicorn.port, f"/ws/chat/{ROOM}/")
     try:
@@ -74,3 +77,16 @@ def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_no_error_logged(uv
     assert "Traceback" not in uvicorn.log()
     assert " ERROR " not in uvicorn.log()
     assert "ERROR:" not in uvicorn.log()
+
+
+def test_the_logging_config_defines_every_filter_it_installs_and_each_imports():
+    config = logging_config(django_level="INFO")
+    installed = set(config["handlers"]["console"]["filters"])
+    installed |= {name for logger in config["loggers"].values() for name in logger.get("filters", [])}
+
+    assert installed == set(config["filters"])
+    assert all(import_string(spec["()"]) for spec in config["filters"].values())
+
+
+def test_the_logging_config_sets_djangos_loggers_to_the_level_given():
+    assert logging_config(django_level="WARNING")["loggers"]["django"]["level"] == "WARNING"
