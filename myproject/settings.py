@@ -207,7 +207,7 @@ CORS_ALLOWED_ORIGINS = env.list(
     "RACE_BROWSER_ORIGINS", default=stack_origins(ALLOWED_HOSTS, (RACE_WSGI_URL, RACE_ASGI_URL))
 )
 # /demo/wire/ captures (each a trace kept a minute in the "wire" cache) one client, and everybody
-# together, may make a minute (myproject/wire_budget.py); past either the capture is answered 429.
+# together, may make a minute (myproject/wire/budget.py); past either the capture is answered 429.
 WIRE_CAPTURES_PER_CLIENT = env.int("WIRE_CAPTURES_PER_CLIENT", default=30)
 WIRE_CAPTURES_TOTAL = env.int("WIRE_CAPTURES_TOTAL", default=600)
 
@@ -250,7 +250,7 @@ SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="5/h")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": shared_cache("throttle", REDIS_URL),
-    # Demo-only: the /demo/wire/ page's traces (myproject/wire_recorder.py), read by any process.
+    # Demo-only: the /demo/wire/ page's traces (myproject/wire/recorders.py), read by any process.
     "wire": shared_cache("wire", REDIS_URL),
 }
 RATELIMIT_USE_CACHE = "throttle"
