@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from demo.consumers import MAX_FRAMES
-from myproject.serving import interface_of
-from myproject.stack_layout import websocket_port
+from myproject.which_stack.layout import websocket_port
+from myproject.which_stack.served_by import interface_of
 from myproject.wire.recorders import TRACE_HEADER, TRACE_SECONDS, stored_trace
 from myproject.wire.trace import MASK, SECRET_WORDS
 

@@ -175,7 +175,7 @@ CHAT_PRESENCE_TTL_SECONDS = env.float("CHAT_PRESENCE_TTL_SECONDS", default=15.0)
 
 # Where the stacks are ---------------------------------------------------------------------------
 # For each page's link to the other stack, and the socket of pages Gunicorn serves, which cannot hold
-# one (myproject/stack_layout.py). `make run` sets both; unset (behind nginx), the page's own origin.
+# one (myproject/which_stack/layout.py). `make run` sets both; unset (behind nginx), the page's own origin.
 # CHAT_WEBSOCKET_PORT is ASGI_STACK_PORT's earlier name.
 WSGI_STACK_PORT = env.port("WSGI_STACK_PORT")
 ASGI_STACK_PORT = env.port("ASGI_STACK_PORT") or env.port("CHAT_WEBSOCKET_PORT")
