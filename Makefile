@@ -200,4 +200,4 @@ flamegraph: install-dev ## ASGI tax: py-spy flame graphs of both stacks under lo
 SCREENSHOTS_ARGS ?=
 
 screenshots: install-dev ## Every page at desktop and phone width, into docs/screenshots/
-	$(BIN)/python -m docs.screenshots.take $(SCREENSHOTS_ARGS)
+	$(BIN)/python -m screenshots $(SCREENSHOTS_ARGS)

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 
 from chat.forms import OpenRoomForm
 from chat.models import Room
-from myproject.serving import interface_of
-from myproject.stack_layout import websocket_port
+from myproject.which_stack.layout import websocket_port
+from myproject.which_stack.served_by import interface_of
 
 # The lobby shows the most recently active rooms; older ones are still a name away (the form).
 LOBBY_ROOMS = 100

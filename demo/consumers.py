@@ -30,7 +30,7 @@ from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
 from myproject.realtime.close_codes import close_event
 from myproject.realtime.consumer import RealtimeConsumer
 from myproject.realtime.frames import FrameRefused, read_text
-from myproject.wire_recorder import SCOPE_TOKEN_KEY
+from myproject.wire.recorders import SCOPE_TOKEN_KEY
 
 MAX_FRAMES = 3
 MAX_ECHO_CHARS = 200

@@ -28,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 
 from metrics.instruments import DEMO_RACE_SLOTS_IN_USE
-from myproject.serving import worker_pool
+from myproject.which_stack.served_by import worker_pool
 
 PROBES_RUNNING = DEMO_RACE_SLOTS_IN_USE.labels(bound="probes")
 

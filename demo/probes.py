@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from demo.probe_slots import TAKES_A_SLOT, probe_slot_acquire, probe_slots
-from myproject.serving import interface_of, worker_pool
+from myproject.which_stack.served_by import interface_of, worker_pool
 
 # The longest a sleep probe may wait, and the longest the sync fanout may wait in total (n x ms):
 # well under Gunicorn's worker timeout (deploy/start-wsgi.sh), which kills a sync worker that

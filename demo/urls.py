@@ -21,7 +21,7 @@ urlpatterns = [
     path("async/cpu/", views.async_cpu, name="async-cpu"),
     # No sync twin: in a `def` view a blocking wait is simply how it waits (see sync/sleep/).
     path("async/blocking/", views.async_blocking, name="async-blocking"),
-    # Under the hood: what the server hands Django (myproject/wire_recorder.py records the capture).
+    # Under the hood: what the server hands Django (myproject/wire/recorders.py records the capture).
     path("wire/", wire_views.wire, name="wire"),
     path("wire/capture/", views.sync_hello, name="wire-capture"),
     # <path:>, so that a token holding a slash still gets the JSON 404, not an HTML page.

@@ -38,8 +38,8 @@ from demo.probes import (
     wait_from,
 )
 from demo.race_rules import LANE_GROUPS, MAX_REQUESTS, MAX_SERIAL_MS_PER_GROUP, PROBES
-from myproject.serving import interface_of
-from myproject.stack_layout import race_socket_port
+from myproject.which_stack.layout import race_socket_port
+from myproject.which_stack.served_by import interface_of
 
 
 @require_safe

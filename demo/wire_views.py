@@ -1,6 +1,6 @@
 """/demo/wire/: the page that shows one request as the server handed it to Django.
 
-The page's script makes the requests the recorders of myproject/wire_recorder.py record: a GET of
+The page's script makes the requests the recorders of myproject/wire/recorders.py record: a GET of
 /demo/wire/capture/ (the sync `hello` probe, served under the one path the recorders watch), then
 a short exchange on the echo socket /ws/wire/. Each answer names its trace's token; the script
 fetches the trace from `wire_trace` and draws it.
@@ -13,10 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from demo.consumers import MAX_FRAMES
-from myproject.serving import interface_of
-from myproject.stack_layout import websocket_port
-from myproject.wire_recorder import TRACE_HEADER, TRACE_SECONDS, stored_trace
-from myproject.wire_trace import MASK, SECRET_WORDS
+from myproject.which_stack.layout import websocket_port
+from myproject.which_stack.served_by import interface_of
+from myproject.wire.recorders import TRACE_HEADER, TRACE_SECONDS, stored_trace
+from myproject.wire.trace import MASK, SECRET_WORDS
 
 # What the script puts in place of the token in the trace URL it is given.
 TOKEN_PLACEHOLDER = "TOKEN"

@@ -56,7 +56,7 @@ application: ASGI3Application = ProtocolTypeRouter(
 from metrics.websockets import CountOpenWebSockets  # noqa: E402
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 from myproject.realtime.refusal import WebSocketsOff  # noqa: E402
-from myproject.wire_recorder import ASGIWireRecorder  # noqa: E402
+from myproject.wire.recorders import ASGIWireRecorder  # noqa: E402
 
 # On a server that cannot bound what one client's socket makes it hold, no socket at all
 # (DJANGO_WEBSOCKETS=0, which deploy/start-daphne.sh and deploy/start-gunicorn-asgi.sh set).

@@ -1,5 +1,6 @@
-"""Context for every template: which stack served the page, and where the other one is (the header
-in templates/base.html, the home page).
+"""Context for every template: `stack`, which stack served the page and where the other one is
+(a `Stack` built from myproject/which_stack/), for the header in templates/base.html and the home
+page; and `demo_on`, whether the /demo/ pages are routed.
 
 It runs for every page rendered with a request, so it does only cheap work: a type check, a few
 dictionary lookups and settings, no database query and no file read.
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 
-from myproject.serving import interface_of, server_name
-from myproject.stack_layout import Layout, layout_of, other_stack_url
+from myproject.which_stack.layout import Layout, layout_of, other_stack_url
+from myproject.which_stack.served_by import interface_of, server_name
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import errno
 
 from gunicorn.workers.sync import SyncWorker
 
-from myproject.serving import WorkerPool, record_worker_pool
+from myproject.which_stack.served_by import WorkerPool, record_worker_pool
 
 
 class DrainingSyncWorker(SyncWorker):

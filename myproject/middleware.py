@@ -6,7 +6,7 @@ from typing import cast
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from myproject.serving import interface_of
+from myproject.which_stack.served_by import interface_of
 
 AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]

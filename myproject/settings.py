@@ -42,7 +42,7 @@ ASGI_STACK = env.choice("DJANGO_ASGI_STACK", ASGI_STACKS, default="stock")
 # that pings and never reads makes it hold (docs/reliability.md), so every handshake is refused.
 SERVE_WEBSOCKETS = env.bool("DJANGO_WEBSOCKETS", default=True)
 # Where the other stack is, for each page's link to it and the socket of pages Gunicorn serves
-# (myproject/stack_layout.py). `make run` sets both; unset (behind nginx), the page's own origin.
+# (myproject/which_stack/layout.py). `make run` sets both; unset (behind nginx), the page's own origin.
 WSGI_STACK_PORT = env.port("WSGI_STACK_PORT")
 ASGI_STACK_PORT = env.port("ASGI_STACK_PORT") or env.port("CHAT_WEBSOCKET_PORT")  # its earlier name
 RUNSERVER = sys.argv[1:2] == ["runserver"]  # one process (Daphne's, ASGI) serves it all: no other stack
@@ -251,6 +251,6 @@ CORS_ALLOWED_ORIGINS = env.list(
     "RACE_BROWSER_ORIGINS", default=stack_origins(ALLOWED_HOSTS, (RACE_WSGI_URL, RACE_ASGI_URL))
 )
 # Wire-page captures (each a trace kept a minute in the "wire" cache) one client, and everybody
-# together, may make a minute (myproject/wire_budget.py); past either, 429.
+# together, may make a minute (myproject/wire/budget.py); past either, 429.
 WIRE_CAPTURES_PER_CLIENT = env.int("WIRE_CAPTURES_PER_CLIENT", default=30)
 WIRE_CAPTURES_TOTAL = env.int("WIRE_CAPTURES_TOTAL", default=600)

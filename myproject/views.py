@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from demo.seeding import DEMO_PASSWORD, DEMO_STAFF, DEMO_USERS
 from myproject.readiness import readiness
-from myproject.serving import served_by
+from myproject.which_stack.served_by import served_by
 
 logger = logging.getLogger(__name__)
 

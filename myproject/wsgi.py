@@ -26,7 +26,7 @@ from django.conf import settings  # noqa: E402
 
 from myproject.checks import warn_if_channel_layer_is_process_local  # noqa: E402
 from myproject.client_address import ClientAddressFromTrustedProxy  # noqa: E402
-from myproject.wire_recorder import WSGIWireRecorder  # noqa: E402
+from myproject.wire.recorders import WSGIWireRecorder  # noqa: E402
 
 # Behind nginx, Gunicorn hands Django the proxy's address as REMOTE_ADDR, where Uvicorn puts the
 # visitor's: this puts the visitor's there too (myproject/client_address.py).

@@ -26,8 +26,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from myproject.serving import interface_of
-from myproject.stack_layout import websocket_port
+from myproject.which_stack.layout import websocket_port
+from myproject.which_stack.served_by import interface_of
 from reports.charts import draw_chart
 from reports.definitions import REPORTS, get_report_or_404
 from reports.export_slots import areleased_after, export_slot_acquire, released_after

@@ -13,7 +13,7 @@ from django.test import Client
 from demo import consumers
 from demo.consumers import MAX_ECHO_CHARS, MAX_FRAMES
 from myproject.asgi import application
-from myproject.wire_recorder import CAPTURE_PATH, SOCKET_PATH, TRACE_CACHE, store_trace, stored_trace
+from myproject.wire.recorders import CAPTURE_PATH, SOCKET_PATH, TRACE_CACHE, store_trace, stored_trace
 from tests.conftest import fetch
 
 ORIGIN = (b"origin", b"http://127.0.0.1")

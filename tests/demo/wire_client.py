@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
 from demo.consumers import MAX_FRAMES
-from myproject.wire_recorder import CAPTURE_PATH, SOCKET_PATH, TRACE_HEADER
+from myproject.wire.recorders import CAPTURE_PATH, SOCKET_PATH, TRACE_HEADER
 
 # A trace is stored before the capture's answer leaves, and a socket's a moment after it closed;
 # this leaves room for a shared, busy machine.

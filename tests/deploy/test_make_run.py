@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from stacks.environment import base_environment
 from stacks.processes import ROOT, free_port, wait_until
-from tests.myproject.test_stack_layout import text_of
+from tests.myproject.which_stack.test_layout import text_of
 
 pytestmark = pytest.mark.live
 

@@ -1,8 +1,8 @@
 """Every page of the screenshot gallery, on both stacks, at a phone's width (390 CSS pixels), in
 Debian's Chromium: the layout holds, the text is readable, and nothing on the page fails.
 
-The pages and the way the stacks run (as `make run` runs them) come from docs/screenshots/take.py,
-so the gallery and this test look at the same thing.
+The pages and the way the stacks run (as `make run` runs them) come from screenshots.py, so the
+gallery and this test look at the same thing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from docs.screenshots.take import (
+from screenshots import (
     PAGES,
     PUBLISHED_BEFORE_THE_SHOT,
     Page,

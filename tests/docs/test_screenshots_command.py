@@ -2,12 +2,12 @@
 
 import pytest
 
-from docs.screenshots import take
+import screenshots
 
 
 def test_an_unknown_page_is_refused_with_the_names_of_the_pages(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        take.main(["--pages", "home,nowhere"])
+        screenshots.main(["--pages", "home,nowhere"])
 
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
@@ -16,8 +16,8 @@ def test_an_unknown_page_is_refused_with_the_names_of_the_pages(capsys):
 
 
 def test_a_missing_chromium_is_named_and_nothing_is_started(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(take, "CHROMIUM", tmp_path / "no-chromium")
-    monkeypatch.setattr(take, "running_stacks", lambda *_: pytest.fail("started the stacks"))
+    monkeypatch.setattr(screenshots, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(screenshots, "running_stacks", lambda *_: pytest.fail("started the stacks"))
 
-    assert take.main(["--pages", "home"]) == 1
+    assert screenshots.main(["--pages", "home"]) == 1
     assert f"Chromium is not installed at {tmp_path / 'no-chromium'}" in capsys.readouterr().err

@@ -16,8 +16,8 @@ from stacks.web import DEPLOY
 pytestmark = pytest.mark.live
 
 WORKERS = 2
-# What the home page says served it (myproject/serving.py), per configuration: the WSGI environ's
-# SERVER_SOFTWARE, or the ASGI server's name and the installed version of its package.
+# What the home page says served it (myproject/which_stack/served_by.py), per configuration: the
+# WSGI environ's SERVER_SOFTWARE, or the ASGI server's name and the installed version of its package.
 SERVER_NAMES = {
     "gunicorn-sync": f"gunicorn/{version('gunicorn')}",
     "gunicorn-gthread": f"gunicorn/{version('gunicorn')}",

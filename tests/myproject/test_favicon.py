@@ -1,6 +1,6 @@
 """The site's icon: named by every page built on templates/base.html, and at /favicon.ico for the
 pages that name none (the admin, JSON answers), so no browser gets a 404 for it. In process; the
-Chromium check on real servers is in test_stack_layout_live.py."""
+Chromium check on real servers is in which_stack/test_layout_live.py."""
 
 import pytest
 from django.templatetags.static import static

@@ -115,7 +115,7 @@ def signed_in_cookie(settings) -> tuple[bytes, bytes]:
     settings.REDIS_URL = ""
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # Hundreds of wire echo handshakes from one address: past the wire page's capture budget (30 a
-    # minute, tested in test_wire_budget.py) the echo is refused, which is not what this fuzzes.
+    # minute, tested in wire/test_budget.py) the echo is refused, which is not what this fuzzes.
     settings.WIRE_CAPTURES_PER_CLIENT = settings.WIRE_CAPTURES_TOTAL = 100_000
     user, _ = get_user_model().objects.get_or_create(username="fuzzer")
     client = Client()

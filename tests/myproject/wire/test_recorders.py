@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from django.core.cache import caches
 
-from myproject.wire_recorder import (
+from myproject.wire.recorders import (
     CAPTURE_PATH,
     SCOPE_TOKEN_KEY,
     SOCKET_PATH,
@@ -15,7 +15,7 @@ from myproject.wire_recorder import (
     WSGIWireRecorder,
     stored_trace,
 )
-from myproject.wire_trace import MAX_EVENTS
+from myproject.wire.trace import MAX_EVENTS
 
 
 @pytest.fixture(autouse=True)

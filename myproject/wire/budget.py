@@ -1,4 +1,4 @@
-"""How many /demo/wire/ captures the recorders (myproject/wire_recorder.py) store: a budget per
+"""How many /demo/wire/ captures the recorders (myproject/wire/recorders.py) store: a budget per
 client and one for everybody, per minute.
 
 Each capture stores a trace (up to some 31 KB with large headers) for TRACE_SECONDS in the Redis the

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from myproject.wire_trace import (
+from myproject.wire.trace import (
     MASK,
     MAX_FRAME_PREVIEW_CHARS,
     MAX_ITEMS,

@@ -1,4 +1,4 @@
-"""The /demo/wire/ captures' budget (myproject/wire_budget.py), and how the recorders refuse a
+"""The /demo/wire/ captures' budget (myproject/wire/budget.py), and how the recorders refuse a
 capture over it: 429 with a message, nothing recorded, the application never called."""
 
 import asyncio
@@ -7,8 +7,14 @@ import json
 import pytest
 from django.core.cache import caches
 
-from myproject.wire_budget import WINDOW_SECONDS, spend
-from myproject.wire_recorder import CAPTURE_PATH, SOCKET_PATH, TRACE_CACHE, ASGIWireRecorder, WSGIWireRecorder
+from myproject.wire.budget import WINDOW_SECONDS, spend
+from myproject.wire.recorders import (
+    CAPTURE_PATH,
+    SOCKET_PATH,
+    TRACE_CACHE,
+    ASGIWireRecorder,
+    WSGIWireRecorder,
+)
 
 NOW = 1_000_000 * WINDOW_SECONDS + 15.0  # 15 s into a window
 

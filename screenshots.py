@@ -1,14 +1,15 @@
 """Screenshots of the project's pages, at desktop and phone width, for docs/screenshots.md.
 
-    make screenshots        # or: .venv/bin/python -m docs.screenshots.take [--pages home,chat]
+    make screenshots        # or: .venv/bin/python -m screenshots [--pages home,chat]
 
 It runs the project as `make run` does (Gunicorn and Uvicorn through their deploy/ start scripts,
 debug on, an embedded Redis unless REDIS_URL is set, the chat's WebSocket port given to the WSGI
 stack) on a fresh database seeded with `seed_demo`'s defaults, so every run shows the same data, and
 saves docs/screenshots/<page>-<width>.png with Debian's Chromium.
 
-The script lives beside the images it makes: it is the gallery's tool, neither a test nor a
-measurement. tests/docs/test_phone_layout.py loads the same pages (PAGES) on both stacks.
+The script is the gallery's tool, neither a test nor a measurement, so it stands on its own beside
+manage.py; docs/ holds only what is read. tests/docs/test_phone_layout.py loads the same pages
+(PAGES) on both stacks.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
     from playwright.sync_api import Page as BrowserPage
 
-FOLDER = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent
+FOLDER = ROOT / "docs" / "screenshots"
 # Long enough for a page's WebSocket to open on a busy machine; a page that is not ready by then is
 # skipped with the reason rather than shown half-loaded.
 READY_TIMEOUT_MS = 15_000
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     if path is None:
                         skipped += 1
                         break
-                    print(f"  {path.relative_to(FOLDER.parent.parent)} ({path.stat().st_size // 1024} KB)")
+                    print(f"  {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KB)")
     print(f"Done; {skipped} page(s) skipped." if skipped else "Done.")
     return 0
 

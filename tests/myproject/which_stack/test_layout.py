@@ -1,6 +1,6 @@
 """Every page's header names the stack that served it and the way to the other one; the home page
 says how the project is being served. In process, through Django's WSGI and ASGI handlers; the real
-servers, nginx and runserver are in test_stack_layout_live.py."""
+servers, nginx and runserver are in test_layout_live.py."""
 
 import re
 
@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, RequestFactory
 
 from myproject.context_processors import stack
-from myproject.stack_layout import layout_of, race_socket_port, websocket_port
+from myproject.which_stack.layout import layout_of, race_socket_port, websocket_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

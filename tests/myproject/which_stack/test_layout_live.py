@@ -14,7 +14,7 @@ from stacks.processes import wait_until
 from stacks.web import WebServer, runserver
 from tests.browser import PHONE, chromium, page_overflow
 from tests.conftest import Stacks, skip_unless, start_stacks
-from tests.myproject.test_stack_layout import text_of
+from tests.myproject.which_stack.test_layout import text_of
 
 pytestmark = pytest.mark.live
 

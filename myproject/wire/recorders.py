@@ -9,12 +9,12 @@ Django for one request, and what Django handed back.
 They record only the wire paths, CAPTURE_PATH (HTTP, either stack) and SOCKET_PATH (the echo socket
 of demo/consumers.py, ASGI only); every other request costs one dictionary lookup and a comparison,
 since the ASGI stack's CPU per request is measured closely (docs/asgi-tax.md). A recorded trace is
-masked and bounded (myproject/wire_trace.py) and stored for TRACE_SECONDS in the "wire" cache,
+masked and bounded (myproject/wire/trace.py) and stored for TRACE_SECONDS in the "wire" cache,
 under a random token: shared through Redis by every process of both stacks, since the page's next
 request may reach another worker, or the other stack. The token reaches the page in the
 X-Wire-Trace response header (HTTP) or in the echo socket's first frame (WebSocket).
 
-Each capture spends from a budget per client and one for everybody (myproject/wire_budget.py): past
+Each capture spends from a budget per client and one for everybody (myproject/wire/budget.py): past
 it, the recorder answers 429 with a JSON message itself, and Django never sees the request.
 """
 
@@ -32,8 +32,8 @@ from django.core.cache import caches
 from redis.exceptions import RedisError
 
 from myproject.client_address import forwarded_client, trusted_networks
-from myproject.wire_budget import Refusal, aspend, spend
-from myproject.wire_trace import (
+from myproject.wire.budget import Refusal, aspend, spend
+from myproject.wire.trace import (
     MAX_EVENTS,
     described_environ,
     described_event,

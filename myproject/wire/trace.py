@@ -1,7 +1,7 @@
 """What the /demo/wire/ page shows of one request: the WSGI environ or the ASGI scope and events,
 turned into plain JSON, with secrets masked and every part bounded in size.
 
-The recorders (myproject/wire_recorder.py) hand their raw material to these functions; the page
+The recorders (myproject/wire/recorders.py) hand their raw material to these functions; the page
 renders what comes out. Masking happens here, before anything is stored, by one rule: a header, a
 query parameter, an environ or scope key, or a key of a WebSocket frame's JSON whose name contains
 one of SECRET_WORDS (in any case) shows its name, never its value. A list of known secret headers

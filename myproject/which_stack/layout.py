@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 
-from myproject.serving import interface_of
+from myproject.which_stack.served_by import interface_of
 
 Layout = Literal["side-by-side", "proxied", "runserver", "direct"]
 

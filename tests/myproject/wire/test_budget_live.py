@@ -1,6 +1,6 @@
 """The wire page's capture budget in the real servers: Gunicorn and Uvicorn share it through Redis,
 and a capture over it is answered 429 with a message on either stack, never a 500, while the page
-itself still opens (myproject/wire_budget.py). A small budget keeps the test short."""
+itself still opens (myproject/wire/budget.py). A small budget keeps the test short."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from myproject.wire_budget import WINDOW_SECONDS
-from myproject.wire_recorder import CAPTURE_PATH, SOCKET_PATH, TRACE_HEADER
+from myproject.wire.budget import WINDOW_SECONDS
+from myproject.wire.recorders import CAPTURE_PATH, SOCKET_PATH, TRACE_HEADER
 from tests.conftest import isolated_stacks
 
 pytestmark = pytest.mark.live

@@ -1,1 +1,0 @@
-"""The gallery's images, and the script that makes them (take.py)."""
