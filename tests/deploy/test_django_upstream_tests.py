@@ -22,7 +22,7 @@ from deploy.django_upstream_tests import (
     replacements,
     summary,
 )
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 
 
 def test_the_pinned_release_is_the_installed_one():

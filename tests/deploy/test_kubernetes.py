@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 from tests.conftest import skip_unless
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"

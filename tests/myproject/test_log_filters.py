@@ -9,8 +9,8 @@ import time
 import pytest
 
 from loadtests.hostile import OPCODES, ROOM, frame, open_socket
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 
 pytestmark = pytest.mark.live
 
