@@ -31,7 +31,7 @@ def python_files(names: list[str]) -> list[Path]:
 
 
 def local_modules() -> set[str]:
-    # Packages, and folders of modules imported as namespace packages (deploy.django_upstream_tests).
+    # Packages, and folders of modules imported as namespace packages (deploy).
     return {path.name for path in ROOT.iterdir() if path.is_dir() and any(path.glob("*.py"))} | {
         path.stem for path in ROOT.glob("*.py")
     }
