@@ -91,9 +91,9 @@ test-fast: install-dev ## Only the tests that start no process (about a minute)
 	$(BIN)/pytest -m "not live and not browser"
 
 # Django's own tests for the classes the async-native stack replaces, stock and substituted
-# (deploy/django_upstream_tests.py). Django's source distribution is kept in .cache/django-upstream/.
+# (deploy/django_upstream/). Django's source distribution is kept in .cache/django-upstream/.
 test-django: install-dev ## Django's tests of the replaced handler and middleware: stock vs the project's classes
-	$(BIN)/python -m deploy.django_upstream_tests
+	$(BIN)/python -m deploy.django_upstream
 
 lint: install-dev ## Check style (ruff) and types (mypy, Django and Channels stubs)
 	$(BIN)/ruff check .

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from stacks.browser import CHROMIUM, launch_chromium
-from stacks.database import manage
-from stacks.environment import base_environment
-from stacks.login import csrf_token, logged_in_session
-from stacks.redis_server import redis_url
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.browser import CHROMIUM, launch_chromium
+from testbed.database import manage
+from testbed.environment import base_environment
+from testbed.login import csrf_token, logged_in_session
+from testbed.redis_server import redis_url
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext

@@ -32,12 +32,12 @@ from pathlib import Path
 
 from loadtests.http_load import LoadResult, run_load
 from loadtests.servers import RunningServer, ServerConfig
-from stacks.database import migrate_and_seed
-from stacks.environment import base_environment
-from stacks.machine import cpu_model, git_commit
-from stacks.processes import free_port
-from stacks.redis_server import redis_url
-from stacks.web import DEPLOY
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
+from testbed.machine import cpu_model, git_commit
+from testbed.processes import free_port
+from testbed.redis_server import redis_url
+from testbed.web import DEPLOY
 
 HELLO = {"asgi": "/demo/async/hello/", "wsgi": "/demo/sync/hello/"}
 SLEEP_MS = 100

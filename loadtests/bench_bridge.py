@@ -38,7 +38,7 @@ from loadtests.bench_shop import (
     staff_session,
     summary_ms,
 )
-from stacks.web import WebServer
+from testbed.web import WebServer
 
 WARM_UP_PUBLISHES = 10
 UNSAVED_IDS_FROM = 10**12

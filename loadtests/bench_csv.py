@@ -35,7 +35,7 @@ from loadtests.bench_shop import (
     save,
     serving_process,
 )
-from stacks.web import WebServer
+from testbed.web import WebServer
 
 READ_CHUNK_BYTES = 256 * 1024
 # Gunicorn kills a sync worker that has been busy for --timeout seconds (120 in

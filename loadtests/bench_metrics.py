@@ -19,8 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
+from testbed.environment import base_environment
+from testbed.processes import ROOT
 
 ROUNDS = 7
 

@@ -24,14 +24,14 @@ import psutil
 import requests
 
 from demo.seeding import DEMO_STAFF
-from stacks.database import migrate_and_seed, psycopg_url
-from stacks.environment import base_environment
-from stacks.login import csrf_token, logged_in_session
-from stacks.machine import git_commit, package_versions
-from stacks.machine import machine_facts as this_machine
-from stacks.processes import ROOT
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.database import migrate_and_seed, psycopg_url
+from testbed.environment import base_environment
+from testbed.login import csrf_token, logged_in_session
+from testbed.machine import git_commit, package_versions
+from testbed.machine import machine_facts as this_machine
+from testbed.processes import ROOT
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 
 RESULTS = ROOT / "loadtests" / "results" / "reports"
 DEFAULT_DATABASE_URL = f"sqlite:///{RESULTS / 'shop.sqlite3'}"

@@ -58,10 +58,10 @@ from loadtests.resuming import (
     stored_client_ids,
     stored_publication_ids,
 )
-from stacks.database import migrate_and_seed
-from stacks.environment import base_environment
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer, gunicorn_server
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer, gunicorn_server
 
 SCENARIOS = [
     "redis-restart",

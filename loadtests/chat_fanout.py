@@ -40,11 +40,11 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
-from stacks.database import migrate_and_seed
-from stacks.environment import base_environment
-from stacks.processes import ROOT, ManagedProcess
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
+from testbed.processes import ROOT, ManagedProcess
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer
 
 LAYERS = ["RedisChannelLayer", "RedisPubSubChannelLayer"]
 # After the last send, how long the stragglers get before they count as missing.
@@ -77,7 +77,7 @@ class Run:
         return self.expected_deliveries - self.deliveries
 
 
-# Processes: the same start scripts and toolkit as the tests (stacks/) ---------------------------
+# Processes: the same start scripts and toolkit as the tests (testbed/) ---------------------------
 
 
 def cpu_seconds(process: ManagedProcess) -> float:

@@ -20,10 +20,10 @@ import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from stacks.login import logged_in_session
-from stacks.machine import cpu_model, load_average, package_versions, redis_server_version
-from stacks.processes import ROOT
-from stacks.web import WebServer, uvicorn_server
+from testbed.login import logged_in_session
+from testbed.machine import cpu_model, load_average, package_versions, redis_server_version
+from testbed.processes import ROOT
+from testbed.web import WebServer, uvicorn_server
 
 RESULTS = ROOT / "loadtests" / "results"
 # A demo account (seed_demo): only signed-in users may send.

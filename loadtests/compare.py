@@ -40,11 +40,11 @@ from loadtests.progress import Progress
 from loadtests.report import write_report
 from loadtests.results_csv import ResultRow, summary_row, write_summary
 from loadtests.servers import RunningServer, ServerConfig, server_configs
-from stacks.database import migrate_and_seed
-from stacks.environment import base_environment
-from stacks.machine import load_average
-from stacks.processes import ROOT, free_port
-from stacks.redis_server import redis_url
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
+from testbed.machine import load_average
+from testbed.processes import ROOT, free_port
+from testbed.redis_server import redis_url
 
 RESULTS = ROOT / "loadtests" / "results"
 SEED_SIZE = 200

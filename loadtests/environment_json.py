@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 
 from loadtests.plan import CPU_MS, FANOUT_MS, FANOUT_N, SLEEP_MS, Variant
-from stacks.machine import cpu_model, git_commit, load_average, package_versions
+from testbed.machine import cpu_model, git_commit, load_average, package_versions
 
 Cores = set[int] | None
 

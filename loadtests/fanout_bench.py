@@ -52,11 +52,11 @@ from loadtests.clients import (
     raise_open_files_limit,
     sender_cookie,
 )
-from stacks.database import migrate_and_seed
-from stacks.environment import base_environment
-from stacks.processes import ROOT, VENV_BIN, free_port
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
+from testbed.processes import ROOT, VENV_BIN, free_port
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer
 
 KINDS = ["chat", "plain", "floor"]
 LAYERS = ["RedisPubSubChannelLayer", "RedisChannelLayer"]

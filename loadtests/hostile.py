@@ -32,11 +32,11 @@ from pathlib import Path
 import psutil
 
 from loadtests.clients import RESULTS, machine, print_machine
-from stacks.database import LiveDatabase
-from stacks.environment import base_environment
-from stacks.machine import package_versions
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
+from testbed.database import LiveDatabase
+from testbed.environment import base_environment
+from testbed.machine import package_versions
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
 
 # What a worker may grow by under one flooding client, whatever the frames.
 MAX_GROWTH_MB = 20.0

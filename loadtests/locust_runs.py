@@ -21,7 +21,7 @@ import psutil
 from loadtests.environment_json import Cores
 from loadtests.plan import CPU_MS, FANOUT_MS, FANOUT_N, SLEEP_MS, Run
 from loadtests.servers import RunningServer
-from stacks.processes import ROOT, pin_to
+from testbed.processes import ROOT, pin_to
 
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 # Locust logs these two lines; the steady part of a run, which its statistics cover

@@ -33,7 +33,7 @@ from locust.exception import StopUser
 # The accounts `manage.py seed_demo` creates; Locust puts the current directory (the project's
 # root, from where it is run) on sys.path, so the project's modules import as they do everywhere.
 from demo.seeding import DEMO_PASSWORD, DEMO_USERS
-from stacks.login import csrf_token
+from testbed.login import csrf_token
 
 # A message that has not come back by then counts as lost.
 ROUND_TRIP_TIMEOUT_SECONDS = 10.0

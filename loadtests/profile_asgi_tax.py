@@ -21,8 +21,8 @@ from pathlib import Path
 
 from loadtests.bench_asgi_tax import HELLO, benchmark_environment, measure, split_cores
 from loadtests.servers import RunningServer, ServerConfig
-from stacks.processes import ROOT, VENV_BIN, free_port
-from stacks.web import DEPLOY
+from testbed.processes import ROOT, VENV_BIN, free_port
+from testbed.web import DEPLOY
 
 STACKS = ("stock", "async-native")
 START_ASGI = [str(DEPLOY / "start-asgi.sh")]

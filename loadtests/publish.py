@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 
 PUBLISHED = ROOT / "docs" / "results"
 PUBLISHED_FILES = ("report.md", "summary.csv", "environment.json")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import redis
 
-from stacks.environment import base_environment
-from stacks.processes import VENV_BIN, ManagedProcess, free_port, wait_until
+from testbed.environment import base_environment
+from testbed.processes import VENV_BIN, ManagedProcess, free_port, wait_until
 
 MASTER_NAME = "mymaster"
 DOWN_AFTER_MILLISECONDS = 1000

@@ -20,7 +20,7 @@ from websockets.typing import Origin
 
 from demo.seeding import DEMO_STAFF
 from loadtests.clients import join
-from stacks.login import csrf_token, logged_in_session
+from testbed.login import csrf_token, logged_in_session
 
 # How long a dropped client waits before it tries again, at most: the page draws a random delay
 # too, so that a thousand clients dropped at once do not all come back in the same millisecond.

@@ -3,7 +3,7 @@
 Each configuration serves the same Django project with the same number of worker processes. Where
 the project has a start script (deploy/), the harness uses it, so what is measured is what
 `make run`, the Procfile and docker-compose.yml run. Starting, pinning, watching and stopping a
-server is stacks/web.py's job.
+server is testbed/web.py's job.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from stacks.web import DEPLOY, WebServer
+from testbed.web import DEPLOY, WebServer
 
 # A server that runs the whole project's checks and imports on 2 shared cores can take a while.
 READY_TIMEOUT_SECONDS = 60.0
@@ -88,7 +88,7 @@ def server_configs(threads: int) -> dict[str, ServerConfig]:
             "daphne",
             "Daphne (one process per worker, one shared socket)",
             "asgi",
-            [sys.executable, "-m", "stacks.daphne_workers"],
+            [sys.executable, "-m", "testbed.daphne_workers"],
             asgi,
         ),
         ServerConfig(

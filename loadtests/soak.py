@@ -42,11 +42,11 @@ from loadtests.clients import (
     sender_cookie,
     start_uvicorns,
 )
-from stacks.database import migrate_and_seed
-from stacks.environment import base_environment
-from stacks.processes import ROOT
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
+from testbed.processes import ROOT
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer
 
 # After the last send, how long the stragglers get before they count as missing.
 DRAIN_SECONDS = 20.0

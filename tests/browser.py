@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from stacks.browser import CHROMIUM, launch_chromium
+from testbed.browser import CHROMIUM, launch_chromium
 from tests.conftest import skip_unless
 
 # A phone held upright, in CSS pixels (the iPhone 12 to 14 size).

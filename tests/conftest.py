@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite. Real servers come from the toolkit in stacks/."""
+"""Fixtures shared by the whole suite. Real servers come from the toolkit in testbed/."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import AsyncClient, Client
 
-from stacks.database import LiveDatabase
-from stacks.environment import base_environment
-from stacks.processes import ROOT, VENV_BIN
-from stacks.redis_server import RedisServer, redis_url
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.database import LiveDatabase
+from testbed.environment import base_environment
+from testbed.processes import ROOT, VENV_BIN
+from testbed.redis_server import RedisServer, redis_url
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 
 # Under CI every test must run: a missing browser or service is a failure, not a skip.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # What `make run` and the containers execute: they get requirements.txt only.
 RUNTIME_CODE = ["myproject", "chat", "reports", "demo", "deploy", "manage.py"]
 # What runs under `make test`, the benchmarks and `make screenshots`, with requirements-dev.txt on top.
-DEVELOPMENT_CODE = ["loadtests", "stacks", "tests", "docs"]
+DEVELOPMENT_CODE = ["loadtests", "testbed", "tests", "docs"]
 
 
 def python_files(names: list[str]) -> list[Path]:
@@ -31,7 +31,7 @@ def python_files(names: list[str]) -> list[Path]:
 
 
 def local_modules() -> set[str]:
-    # Packages, and folders of modules imported as namespace packages (deploy.django_upstream_tests).
+    # Packages, and folders of modules imported as namespace packages (deploy).
     return {path.name for path in ROOT.iterdir() if path.is_dir() and any(path.glob("*.py"))} | {
         path.stem for path in ROOT.glob("*.py")
     }

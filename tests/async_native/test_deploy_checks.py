@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
+from testbed.environment import base_environment
+from testbed.processes import ROOT
 from tests.myproject.test_settings import production_environment
 
 

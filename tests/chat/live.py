@@ -8,9 +8,9 @@ import time
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from stacks.environment import base_environment
-from stacks.login import logged_in_session
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.login import logged_in_session
+from testbed.web import WebServer, uvicorn_server
 
 # The one wait for a frame that must come, in process or over a real socket: it arrives in
 # milliseconds; this leaves room for a shared 2-core machine under a parallel test run.

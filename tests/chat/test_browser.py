@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from demo.seeding import DEMO_PASSWORD
-from stacks.web import WebServer
+from testbed.web import WebServer
 from tests.browser import chromium
 from tests.chat.live import start_two_uvicorns
 

@@ -19,8 +19,8 @@ from websockets.exceptions import ConnectionClosed
 
 from chat.protocol import RATE_LIMITED
 from myproject.realtime.close_codes import CLOSE_POLICY_VIOLATION
-from stacks.database import LiveDatabase, psycopg_url
-from stacks.web import WebServer, uvicorn_server
+from testbed.database import LiveDatabase, psycopg_url
+from testbed.web import WebServer, uvicorn_server
 from tests.chat.live import (
     chat_environment,
     joined,

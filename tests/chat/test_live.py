@@ -10,8 +10,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from chat.models import MESSAGE_MAX_LENGTH
 from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
-from stacks.environment import base_environment
-from stacks.web import daphne_server, runserver, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import daphne_server, runserver, uvicorn_server
 from tests.chat.live import (
     FRAME_TIMEOUT,
     PRESENCE_TTL_SECONDS,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 
 STAND_IN_SCRIPT = ROOT / "deploy" / "docker" / "build-stand-ins.sh"
 # The images docker-compose.yml and the Dockerfile name, which build-stand-ins.sh stands in for.

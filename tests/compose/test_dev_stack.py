@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from demo.seeding import DEMO_STAFF
-from stacks.login import csrf_token, log_in
+from testbed.login import csrf_token, log_in
 from tests.compose.project import ComposeProject
 
 # Building the image on a fresh machine takes minutes, more than the suite's usual 300 s.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 from tests.compose.project import ComposeProject
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1200)]

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from websockets.sync.client import connect
 
-from stacks.environment import base_environment
-from stacks.web import gunicorn_server, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import gunicorn_server, uvicorn_server
 from tests.conftest import Stacks
 
 # Gunicorn's sync workers in these tests: the Little's-law limit the race must find and report.

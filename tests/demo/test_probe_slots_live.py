@@ -13,8 +13,8 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from stacks.environment import base_environment
-from stacks.web import WebServer, script_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, script_server
 from tests.chat.live import joined, next_frame_of_type, send_message, session_cookie
 from tests.conftest import Stacks
 from tests.metrics.exposition import scrape

@@ -13,8 +13,8 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from stacks.environment import base_environment
-from stacks.web import WebServer, gunicorn_server, race_driver_server, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, gunicorn_server, race_driver_server, uvicorn_server
 from tests.demo.conftest import RACE_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.live

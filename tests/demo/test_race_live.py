@@ -11,8 +11,8 @@ from itertools import pairwise
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.web import runserver
+from testbed.environment import base_environment
+from testbed.web import runserver
 from tests.conftest import Stacks
 from tests.demo.conftest import WSGI_WORKERS, race_frames
 

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 from tests.browser import PHONE, chromium
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]

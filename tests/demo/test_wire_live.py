@@ -6,10 +6,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.login import logged_in_session
-from stacks.nginx import NGINX_BINARY, NginxServer
-from stacks.web import WebServer, runserver, uvicorn_server
+from testbed.environment import base_environment
+from testbed.login import logged_in_session
+from testbed.nginx import NGINX_BINARY, NginxServer
+from testbed.web import WebServer, runserver, uvicorn_server
 from tests.conftest import skip_unless
 from tests.demo.wire_client import captured, echo_exchange, entries, event_types, trace, trace_response
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from stacks.processes import ROOT, free_port
-from stacks.redis_server import RedisServer
+from testbed.processes import ROOT, free_port
+from testbed.redis_server import RedisServer
 
 # Each case runs a child Python, as `make run` does.
 pytestmark = pytest.mark.live

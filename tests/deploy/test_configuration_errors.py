@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, free_port
+from testbed.environment import base_environment
+from testbed.processes import ROOT, free_port
 
 pytestmark = pytest.mark.live
 

@@ -8,8 +8,8 @@ import psutil
 import pytest
 import redis
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, START_TIMEOUT_SECONDS, ManagedProcess, free_port, wait_until
+from testbed.environment import base_environment
+from testbed.processes import ROOT, START_TIMEOUT_SECONDS, ManagedProcess, free_port, wait_until
 
 pytestmark = pytest.mark.live
 

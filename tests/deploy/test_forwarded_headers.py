@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.login import csrf_token
-from stacks.nginx import NGINX_BINARY, NginxServer
+from testbed.environment import base_environment
+from testbed.login import csrf_token
+from testbed.nginx import NGINX_BINARY, NginxServer
 from tests.conftest import Stacks, skip_unless, start_stacks
 
 pytestmark = pytest.mark.live

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from loadtests.hostile import FRAMES, MAX_GROWTH_MB, OPCODES, ROOM, flood, frame, open_socket
-from stacks.processes import ROOT
-from stacks.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
+from testbed.processes import ROOT
+from testbed.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
 
 pytestmark = pytest.mark.live
 
@@ -24,7 +24,7 @@ CLOSE_MESSAGE_TOO_BIG = 1009
 
 @pytest.fixture(scope="module")
 def env(live_database, shared_redis_url) -> dict[str, str]:
-    from stacks.environment import base_environment
+    from testbed.environment import base_environment
 
     return base_environment(DATABASE_URL=live_database.url, REDIS_URL=shared_redis_url)
 

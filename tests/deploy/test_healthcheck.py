@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from deploy.healthcheck import host_to_ask
-from stacks.environment import base_environment
-from stacks.processes import free_port
-from stacks.web import WebServer, gunicorn_server
+from testbed.environment import base_environment
+from testbed.processes import free_port
+from testbed.web import WebServer, gunicorn_server
 
 SITE = "shop.example.com"
 SCRIPT = str(Path(__file__).resolve().parents[2] / "deploy" / "healthcheck.py")

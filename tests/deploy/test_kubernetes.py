@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from deploy.healthcheck import HEALTH_PATH
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 from tests.conftest import skip_unless
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"

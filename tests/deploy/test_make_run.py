@@ -12,8 +12,8 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, free_port, wait_until
+from testbed.environment import base_environment
+from testbed.processes import ROOT, free_port, wait_until
 from tests.myproject.which_stack.test_layout import text_of
 
 pytestmark = pytest.mark.live

@@ -8,7 +8,7 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from stacks.nginx import NGINX_BINARY, NginxServer
+from testbed.nginx import NGINX_BINARY, NginxServer
 from tests.conftest import skip_unless
 
 pytestmark = pytest.mark.live

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stacks.nginx import NGINX_BINARY, NginxServer
+from testbed.nginx import NGINX_BINARY, NginxServer
 from tests.conftest import skip_unless
 
 pytestmark = pytest.mark.live

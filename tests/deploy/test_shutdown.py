@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.login import logged_in_session
-from stacks.processes import wait_until
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.environment import base_environment
+from testbed.login import logged_in_session
+from testbed.processes import wait_until
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 from tests.reports.live_exports import StalledReader, create_export_database
 
 pytestmark = pytest.mark.live

@@ -15,8 +15,8 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from stacks.nginx import NGINX_BINARY, NginxServer
-from stacks.web import uvicorn_server
+from testbed.nginx import NGINX_BINARY, NginxServer
+from testbed.web import uvicorn_server
 from tests.conftest import skip_unless
 
 pytestmark = pytest.mark.live

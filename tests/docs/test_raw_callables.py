@@ -7,9 +7,9 @@ import pytest
 import requests
 from django.test import Client
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, VENV_BIN, free_port
-from stacks.web import WebServer
+from testbed.environment import base_environment
+from testbed.processes import ROOT, VENV_BIN, free_port
+from testbed.web import WebServer
 
 pytestmark = pytest.mark.live
 

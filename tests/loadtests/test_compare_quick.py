@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 
 pytestmark = pytest.mark.live
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, free_port, wait_until
+from testbed.environment import base_environment
+from testbed.processes import ROOT, free_port, wait_until
 from tests.conftest import start_stacks
 
 pytestmark = pytest.mark.live

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from loadtests.servers import RunningServer, server_configs
-from stacks.environment import base_environment
-from stacks.processes import free_port
-from stacks.web import DEPLOY
+from testbed.environment import base_environment
+from testbed.processes import free_port
+from testbed.web import DEPLOY
 
 pytestmark = pytest.mark.live
 

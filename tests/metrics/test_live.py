@@ -14,9 +14,9 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from stacks.environment import base_environment
-from stacks.processes import wait_until
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.environment import base_environment
+from testbed.processes import wait_until
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 from tests.metrics.exposition import TOKEN, per_process, scrape
 
 pytestmark = pytest.mark.live

@@ -5,8 +5,8 @@ is dropped first, so a case sees the defaults unless it sets a variable itself (
 import subprocess
 import sys
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
+from testbed.environment import base_environment
+from testbed.processes import ROOT
 
 PRINT_JSON = """
 import json, django

@@ -11,7 +11,7 @@ import requests
 
 from demo.seeding import DEMO_PASSWORD
 from myproject.client_address import ClientAddressFromTrustedProxy, forwarded_client, trusted_networks
-from stacks.login import csrf_token
+from testbed.login import csrf_token
 from tests.conftest import Stacks, isolated_stacks
 
 PROXY = trusted_networks(["127.0.0.1", "10.0.0.0/8"])

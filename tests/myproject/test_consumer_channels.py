@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from loadtests.dropped_clients import drop_mid_delivery
-from stacks.web import WebServer
+from testbed.web import WebServer
 from tests.chat.live import start_two_uvicorns
 
 CLIENTS = 300

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 
 pytestmark = pytest.mark.live
 

@@ -18,10 +18,10 @@ import psutil
 import pytest
 import requests
 
-from stacks.database import LiveDatabase, psycopg_url
-from stacks.environment import base_environment
-from stacks.processes import wait_until
-from stacks.web import WebServer, gunicorn_server, uvicorn_server
+from testbed.database import LiveDatabase, psycopg_url
+from testbed.environment import base_environment
+from testbed.processes import wait_until
+from testbed.web import WebServer, gunicorn_server, uvicorn_server
 from tests.myproject.test_settings import settings_for
 
 pytestmark = pytest.mark.live

@@ -7,9 +7,9 @@ from importlib.metadata import version
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.login import log_in
-from stacks.web import runserver
+from testbed.environment import base_environment
+from testbed.login import log_in
+from testbed.web import runserver
 from tests.conftest import start_stacks
 
 pytestmark = pytest.mark.live

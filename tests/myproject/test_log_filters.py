@@ -12,8 +12,8 @@ from django.utils.module_loading import import_string
 
 from loadtests.hostile import OPCODES, ROOM, frame, open_socket
 from myproject.log_filters import logging_config
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 
 LONG_HOST = "h" * 10_000
 # The filter keeps 200 characters of what the client sent, then the count.

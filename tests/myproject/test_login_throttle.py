@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from demo.seeding import DEMO_PASSWORD
-from stacks.login import csrf_token
+from testbed.login import csrf_token
 from tests.conftest import isolated_stacks
 
 pytestmark = pytest.mark.live

@@ -8,9 +8,9 @@ import time
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.login import log_in
-from stacks.web import uvicorn_server
+from testbed.environment import base_environment
+from testbed.login import log_in
+from testbed.web import uvicorn_server
 
 
 @pytest.fixture(scope="module", params=["stock", "async-native"])

@@ -10,8 +10,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 
 pytestmark = pytest.mark.live
 

@@ -19,8 +19,8 @@ from websockets.sync.client import ClientConnection, connect
 from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
 from myproject.realtime.layer import LAYER_TIMEOUT_SECONDS
 from reports.redis_watch import WATCH_SECONDS
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 
 pytestmark = pytest.mark.live
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from loadtests.restart_handshakes import ACCEPTED, handshakes, wait_until_ready
-from stacks.redis_server import RedisServer
-from stacks.web import WebServer, uvicorn_server
+from testbed.redis_server import RedisServer
+from testbed.web import WebServer, uvicorn_server
 from tests.chat.live import chat_environment, session_cookie
 
 # Handshakes at once, before the restart and after: each may take a connection of its own from a

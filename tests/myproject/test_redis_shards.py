@@ -11,7 +11,7 @@ from websockets.sync.client import connect
 from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
 from myproject.realtime.layer import LAYER_TIMEOUT_SECONDS
 from reports.redis_watch import WATCH_SECONDS
-from stacks.redis_server import RedisServer
+from testbed.redis_server import RedisServer
 from tests.chat.live import joined, next_frame_of_type, send_message, session_cookie, start_two_uvicorns
 
 pytestmark = pytest.mark.live

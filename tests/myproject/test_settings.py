@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
+from testbed.environment import base_environment
+from testbed.processes import ROOT
 from tests.myproject.fresh_settings import load_settings as load_settings_printing
 
 # Each case runs a child Python, as a server process would start.

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 
-from stacks.processes import free_port
+from testbed.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.templatetags.static import static
 from django.test import AsyncClient, Client
 
 from async_native import middleware_in_place_of
-from stacks.environment import base_environment
-from stacks.web import uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import uvicorn_server
 from tests.conftest import start_stacks
 
 STYLESHEET = "/static/css/site.css"

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from stacks.processes import free_port
+from testbed.processes import free_port
 from tests.conftest import fetch
 
 pytestmark = pytest.mark.django_db(transaction=True)

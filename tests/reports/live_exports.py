@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from stacks.database import LiveDatabase, manage
-from stacks.environment import base_environment
+from testbed.database import LiveDatabase, manage
+from testbed.environment import base_environment
 
 # About 110 bytes per line: ~6.6 MB, more than a loopback socket's send and receive buffers can
 # hold (4 MB and a few KB here), so a client that stops reading leaves the server mid-export.

@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from reports.definitions import REPORTS
-from stacks.environment import base_environment
-from stacks.login import logged_in_session
+from testbed.environment import base_environment
+from testbed.login import logged_in_session
 from tests.conftest import Stacks, start_stacks
 
 pytestmark = pytest.mark.live

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.login import logged_in_session
-from stacks.processes import wait_until
-from stacks.web import gunicorn_server, uvicorn_server
+from testbed.environment import base_environment
+from testbed.login import logged_in_session
+from testbed.processes import wait_until
+from testbed.web import gunicorn_server, uvicorn_server
 from tests.conftest import Stacks
 from tests.reports.live_exports import StalledReader, create_export_database
 

@@ -8,8 +8,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from reports.export_slots import export_slot_acquire
-from stacks.environment import base_environment
-from stacks.processes import ROOT, wait_until
+from testbed.environment import base_environment
+from testbed.processes import ROOT, wait_until
 
 # The tests with a holder start a Python process.
 pytestmark = pytest.mark.live

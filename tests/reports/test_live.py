@@ -12,13 +12,13 @@ from django.templatetags.static import static
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-import stacks.login
+import testbed.login
 from demo.seeding import DEMO_STAFF
 from myproject.realtime.close_codes import CLOSE_TRY_AGAIN_LATER
 from myproject.realtime.layer import LAYER_TIMEOUT_SECONDS
 from reports.redis_watch import WATCH_SECONDS
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 from tests.conftest import start_stacks
 
 pytestmark = pytest.mark.live
@@ -27,7 +27,7 @@ DELIVERY_DEADLINE_SECONDS = 2.0
 
 
 def logged_in_session(server: WebServer, username: str = DEMO_STAFF) -> requests.Session:
-    return stacks.login.logged_in_session(server.url, username)
+    return testbed.login.logged_in_session(server.url, username)
 
 
 def publish(
@@ -36,7 +36,7 @@ def publish(
     page = session.get(f"{server.url}/reports/{slug}/", timeout=10)
     return session.post(
         f"{server.url}/reports/{slug}/publish/",
-        data={"csrfmiddlewaretoken": stacks.login.csrf_token(page.text)},
+        data={"csrfmiddlewaretoken": testbed.login.csrf_token(page.text)},
         headers={"Referer": f"{server.url}/reports/{slug}/"},
         allow_redirects=False,
         timeout=10,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from stacks.environment import base_environment
+from testbed.environment import base_environment
 from tests.browser import chromium
 from tests.conftest import start_stacks
 from tests.reports.test_live import logged_in_session, publish

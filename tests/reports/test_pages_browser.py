@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from stacks.database import LiveDatabase
-from stacks.environment import base_environment
-from stacks.web import WebServer, uvicorn_server
+from testbed.database import LiveDatabase
+from testbed.environment import base_environment
+from testbed.web import WebServer, uvicorn_server
 from tests.browser import PHONE, chromium, page_overflow
 from tests.reports.test_live import logged_in_session, publish
 

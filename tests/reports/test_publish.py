@@ -18,8 +18,8 @@ from reports.filters import DateRange
 from reports.models import Publication
 from reports.protocol import NOTIFICATIONS_GROUP, publication_frame
 from reports.services import publication_create
-from stacks.login import csrf_token
-from stacks.processes import free_port
+from testbed.login import csrf_token
+from testbed.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

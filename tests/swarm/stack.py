@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from stacks.processes import ROOT
+from testbed.processes import ROOT
 from tests.compose.project import PASSED_VARIABLES, free_port_range
 
 STACK_FILE = ROOT / "deploy" / "swarm" / "stack.yml"

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from stacks.environment import base_environment
-from stacks.nginx import NGINX_BINARY, NginxServer
-from stacks.processes import wait_until
-from stacks.web import WebServer, runserver
+from testbed.environment import base_environment
+from testbed.nginx import NGINX_BINARY, NginxServer
+from testbed.processes import wait_until
+from testbed.web import WebServer, runserver
 from tests.browser import PHONE, chromium, page_overflow
 from tests.conftest import Stacks, skip_unless, start_stacks
 from tests.myproject.which_stack.test_layout import text_of

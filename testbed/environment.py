@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from stacks.processes import VENV_BIN
+from testbed.processes import VENV_BIN
 
 # Each one is set by the parent for itself, and would silently change what the child is.
 PARENT_ONLY = {

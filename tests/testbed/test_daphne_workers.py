@@ -5,9 +5,9 @@ import sys
 import psutil
 import pytest
 
-from stacks.environment import base_environment
-from stacks.processes import free_port
-from stacks.web import WebServer
+from testbed.environment import base_environment
+from testbed.processes import free_port
+from testbed.web import WebServer
 
 pytestmark = pytest.mark.live
 
@@ -23,7 +23,7 @@ def daphnes(live_database, shared_redis_url, tmp_path):
         ASGI_PORT=str(port),
         WEB_CONCURRENCY=str(WORKERS),
     )
-    server = WebServer("daphnes", [sys.executable, "-m", "stacks.daphne_workers"], env, tmp_path, port)
+    server = WebServer("daphnes", [sys.executable, "-m", "testbed.daphne_workers"], env, tmp_path, port)
     server.start()
     yield server
     server.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from stacks.processes import ROOT, START_TIMEOUT_SECONDS, ManagedProcess, free_port, wait_until
+from testbed.processes import ROOT, START_TIMEOUT_SECONDS, ManagedProcess, free_port, wait_until
 
 DEPLOY = ROOT / "deploy"
 # After a run that overloaded a server, requests still queued in its listen backlog are served (to
@@ -120,7 +120,7 @@ def race_driver_server(env: dict[str, str], log_dir: Path) -> WebServer:
 
 
 def daphne_server(env: dict[str, str], log_dir: Path) -> WebServer:
-    """The ASGI stack on Daphne: one process, no workers option (see stacks/daphne_workers.py)."""
+    """The ASGI stack on Daphne: one process, no workers option (see testbed/daphne_workers.py)."""
     return script_server("daphne", "start-daphne.sh", "ASGI_PORT", env, log_dir)
 
 

@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT
+from testbed.environment import base_environment
+from testbed.processes import ROOT
 
 
 def manage(env: dict[str, str], *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

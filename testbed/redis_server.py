@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, START_TIMEOUT_SECONDS, ManagedProcess, free_port, wait_until
+from testbed.environment import base_environment
+from testbed.processes import ROOT, START_TIMEOUT_SECONDS, ManagedProcess, free_port, wait_until
 
 
 class RedisServer(ManagedProcess):

@@ -1,4 +1,4 @@
-"""Daphne with several worker processes: `python -m stacks.daphne_workers`.
+"""Daphne with several worker processes: `python -m testbed.daphne_workers`.
 
 Daphne runs one process and has no --workers option (deploy/start-daphne.sh). Channels' deployment
 docs run several processes on one socket (supervisord's fcgi-program with `daphne --fd 0`); this

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from stacks.login import csrf_token
+from testbed.login import csrf_token
 
 
 @pytest.mark.django_db

@@ -5,8 +5,8 @@ from importlib.metadata import version
 
 import pytest
 
-from stacks.machine import git_commit, machine_facts, package_versions
-from stacks.processes import ROOT
+from testbed.machine import git_commit, machine_facts, package_versions
+from testbed.processes import ROOT
 
 
 def test_package_versions_name_the_installed_version():

@@ -9,9 +9,9 @@ from pathlib import Path
 from string import Template
 from urllib.parse import urlsplit
 
-from stacks.environment import base_environment
-from stacks.processes import ROOT, free_port
-from stacks.web import WebServer
+from testbed.environment import base_environment
+from testbed.processes import ROOT, free_port
+from testbed.web import WebServer
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "default.conf.template"
 NGINX_BINARY = next((path for path in ("/usr/sbin/nginx", "/usr/bin/nginx") if Path(path).exists()), None)

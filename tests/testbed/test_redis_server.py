@@ -2,7 +2,7 @@
 
 import pytest
 
-from stacks.redis_server import RedisServer, redis_url
+from testbed.redis_server import RedisServer, redis_url
 
 
 def test_a_given_url_is_used_as_it_is_and_nothing_starts(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from stacks.processes import ROOT, VENV_BIN
+from testbed.processes import ROOT, VENV_BIN
 
 # What serves, bridges and measures the two stacks; each benchmark may name more.
 PACKAGES = [

@@ -7,7 +7,7 @@ import sys
 import psutil
 import pytest
 
-from stacks.processes import ManagedProcess, free_port, wait_until
+from testbed.processes import ManagedProcess, free_port, wait_until
 
 # A parent that starts a grandchild and waits: stopping the parent alone would leave the grandchild.
 PARENT_AND_CHILD = [

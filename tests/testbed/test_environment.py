@@ -2,8 +2,8 @@
 
 import pytest
 
-from stacks.environment import PARENT_ONLY, base_environment
-from stacks.processes import VENV_BIN
+from testbed.environment import PARENT_ONLY, base_environment
+from testbed.processes import VENV_BIN
 
 
 @pytest.mark.parametrize("name", sorted(PARENT_ONLY))
