@@ -1,5 +1,5 @@
 """What every WebSocket of the project shares: the chat (/ws/chat/<room>/), the report
-notifications (/ws/notifications/), the race (/ws/race/) and the wire echo (/ws/wire/echo/).
+notifications (/ws/notifications/), the race (/ws/race/) and the wire echo (/ws/wire/).
 
 Only the ASGI stack runs this code. Under WSGI a worker holds a thread per request, so a socket
 that stays open for hours would hold a thread for hours; under ASGI each socket is a coroutine on
