@@ -22,7 +22,7 @@ from websockets.typing import Origin
 
 from testbed.login import logged_in_session
 from testbed.machine import cpu_model, load_average, package_versions, redis_server_version
-from testbed.processes import ROOT
+from testbed.processes import ROOT, tree_processes
 from testbed.web import WebServer, uvicorn_server
 
 RESULTS = ROOT / "loadtests" / "results"
@@ -72,10 +72,8 @@ class ProcessUsage:
 def process_usage(pid: int) -> ProcessUsage:
     """Resident memory and open file descriptors of a process and its children (a start script's
     shell and the server it runs)."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
+    processes = tree_processes(pid)
+    if not processes:
         return ProcessUsage(0.0, 0)
     rss, files = 0, 0
     for process in processes:
