@@ -29,19 +29,20 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection
 
 from loadtests.clients import (
-    CONNECT_CONCURRENCY,
     RESULTS,
     Deliveries,
+    latency_percentiles,
     machine,
+    open_readers,
     open_socket,
+    paced,
     print_machine,
     raise_open_files_limit,
     read_deliveries,
+    redis_and_sqlite,
     sender_cookie,
     start_uvicorns,
 )
-from testbed.database import migrate_and_seed
-from testbed.environment import base_environment
 from testbed.processes import ROOT, ManagedProcess
 from testbed.redis_server import RedisServer
 from testbed.web import WebServer
@@ -88,11 +89,7 @@ def cpu_seconds(process: ManagedProcess) -> float:
 
 
 async def send_at_rate(sender: ClientConnection, run: Run, sent_at: dict[str, float]) -> None:
-    interval = 1 / run.rate
-    started = time.perf_counter()
-    for number in range(int(run.rate * run.duration)):
-        # An absolute schedule: a late send is not followed by an early one, so the rate holds.
-        await asyncio.sleep(max(0.0, started + number * interval - time.perf_counter()))
+    async for number in paced(run.rate, run.duration):
         client_id = f"bench-{uuid.uuid4().hex}"
         sent_at[client_id] = time.perf_counter()
         await sender.send(
@@ -113,14 +110,8 @@ async def measure(
     run: Run, urls: list[str], cookie: str, servers: list[WebServer], redis: RedisServer
 ) -> Run:
     room = f"fanout-{uuid.uuid4().hex[:8]}"
-    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
-
-    async def reader(number: int) -> ClientConnection:
-        async with semaphore:
-            return await open_socket(urls[number % len(urls)], room)
-
     connect_started = time.perf_counter()
-    readers = await asyncio.gather(*(reader(number) for number in range(run.clients)))
+    readers = await open_readers(urls, room, run.clients)
     sender = await open_socket(urls[0], room, cookie)
     run.connect_seconds = time.perf_counter() - connect_started
     await asyncio.sleep(1)  # let the join broadcasts settle
@@ -151,11 +142,7 @@ async def measure(
     # Over the time from the first send to the last receipt: a server that falls behind stretches it.
     first_sent = min(deliveries.sent_at.values(), default=started)
     run.deliveries_per_second = round(run.deliveries / max(deliveries.last_at - first_sent, 1e-9), 1)
-    if latencies:
-        ordered = sorted(latencies)
-        run.p50_ms = round(1000 * statistics.median(ordered), 1)
-        run.p99_ms = round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1)
-        run.max_ms = round(1000 * ordered[-1], 1)
+    run.p50_ms, run.p99_ms, run.max_ms = latency_percentiles(latencies)
 
     for task in [*reading, refusals]:
         task.cancel()
@@ -239,18 +226,14 @@ def main() -> None:
         f"Two Uvicorn processes, one Redis, one sender at {options.rate:g} msg/s for {options.duration:g} s\n"
     )
 
-    redis = RedisServer(results_dir)
-    redis.start()
-    env = base_environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis.url)
     runs: list[Run] = []
     try:
-        migrate_and_seed(env, size=0)
-        # Rounds alternate the layers, so that a noisy neighbour on a shared machine hits both.
-        for _round in range(options.repeat):
-            for layer in options.layers:
-                runs.extend(run_layer(layer, options, env, redis, results_dir))
+        with redis_and_sqlite(results_dir) as (redis, env):
+            # Rounds alternate the layers, so that a noisy neighbour on a shared machine hits both.
+            for _round in range(options.repeat):
+                for layer in options.layers:
+                    runs.extend(run_layer(layer, options, env, redis, results_dir))
     finally:
-        redis.stop()
         if options.repeat > 1:
             print_medians(runs)
         summary = {"machine": about, "options": vars(options), "runs": [asdict(run) for run in runs]}

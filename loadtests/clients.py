@@ -1,7 +1,8 @@
-"""What the WebSocket benchmarks share: the servers they start, the machine they print, and chat
-clients that join a room and count what they receive.
+"""What the WebSocket benchmarks share: the servers they start, the machine they print, chat
+clients that join a room and count what they receive, the sender's pace and the latency figures.
 
-`chat_fanout.py` (`make bench-chat`), `soak.py` (`make soak`) and `chaos.py` (`make chaos`) use it.
+`chat_fanout.py` (`make bench-chat`), `fanout_bench.py` (`make bench-fanout`), `soak.py`
+(`make soak`) and `chaos.py` (`make chaos`) use it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import json
 import os
 import platform
 import resource
+import statistics
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +23,12 @@ import psutil
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from testbed.database import migrate_and_seed
+from testbed.environment import base_environment
 from testbed.login import logged_in_session
 from testbed.machine import cpu_model, load_average, package_versions, redis_server_version
-from testbed.processes import ROOT
+from testbed.processes import ROOT, tree_processes
+from testbed.redis_server import RedisServer
 from testbed.web import WebServer, uvicorn_server
 
 RESULTS = ROOT / "loadtests" / "results"
@@ -50,6 +56,20 @@ def start_uvicorns(env: dict[str, str], log_dir: Path, count: int = 2) -> list[W
     return servers
 
 
+@contextlib.contextmanager
+def redis_and_sqlite(results_dir: Path) -> Iterator[tuple[RedisServer, dict[str, str]]]:
+    """An embedded Redis and a SQLite database in `results_dir`, migrated, with the demo accounts:
+    the Redis, and the environment that points the servers at both. The Redis stops at the end."""
+    redis = RedisServer(results_dir)
+    redis.start()
+    try:
+        env = base_environment(DATABASE_URL=f"sqlite:///{results_dir / 'bench.sqlite3'}", REDIS_URL=redis.url)
+        migrate_and_seed(env, size=0)
+        yield redis, env
+    finally:
+        redis.stop()
+
+
 def sender_cookie(url: str, username: str = SENDER) -> str:
     session = logged_in_session(url, username)
     return f"sessionid={session.cookies['sessionid']}"
@@ -72,10 +92,8 @@ class ProcessUsage:
 def process_usage(pid: int) -> ProcessUsage:
     """Resident memory and open file descriptors of a process and its children (a start script's
     shell and the server it runs)."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
+    processes = tree_processes(pid)
+    if not processes:
         return ProcessUsage(0.0, 0)
     rss, files = 0, 0
     for process in processes:
@@ -109,13 +127,12 @@ def print_machine(about: dict[str, object]) -> None:
 # Clients ------------------------------------------------------------------------------------------
 
 
-async def join(
-    url: str, room: str, cookie: str | None = None, after: int | None = None, open_timeout: float = 30
-) -> tuple[ClientConnection, list[dict]]:
-    """Open a room's socket and read its first frames: the socket and the history's messages."""
-    query = f"?after={after}" if after is not None else ""
-    socket_ = await connect(
-        f"ws://{url.removeprefix('http://')}/ws/chat/{room}/{query}",
+async def open_path(
+    url: str, path: str, cookie: str | None = None, open_timeout: float = 30
+) -> ClientConnection:
+    """Open the WebSocket at `path` of the server at `url`, as a page of that server would."""
+    return await connect(
+        f"ws://{url.removeprefix('http://')}{path}",
         origin=Origin(url),
         additional_headers={"Cookie": cookie} if cookie else None,
         open_timeout=open_timeout,
@@ -123,6 +140,14 @@ async def join(
         compression=None,
         proxy=None,
     )
+
+
+async def join(
+    url: str, room: str, cookie: str | None = None, after: int | None = None, open_timeout: float = 30
+) -> tuple[ClientConnection, list[dict]]:
+    """Open a room's socket and read its first frames: the socket and the history's messages."""
+    query = f"?after={after}" if after is not None else ""
+    socket_ = await open_path(url, f"/ws/chat/{room}/{query}", cookie, open_timeout)
     history = json.loads(await socket_.recv())
     await socket_.recv()  # presence
     return socket_, history["messages"]
@@ -165,3 +190,34 @@ async def read_deliveries(socket_: ClientConnection, deliveries: Deliveries) -> 
 async def open_socket(url: str, room: str, cookie: str | None = None) -> ClientConnection:
     socket_, _ = await join(url, room, cookie)
     return socket_
+
+
+async def paced(rate: float, duration: float) -> AsyncIterator[int]:
+    """The numbers of `rate` x `duration` sends, each yielded at its time. An absolute schedule: a
+    late send is not followed by an early one, so the rate holds."""
+    interval = 1 / rate
+    started = time.monotonic()
+    for number in range(int(rate * duration)):
+        await asyncio.sleep(max(0.0, started + number * interval - time.monotonic()))
+        yield number
+
+
+def latency_percentiles(latencies: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and max of latencies in seconds, in milliseconds (zeros when there are none)."""
+    if not latencies:
+        return 0.0, 0.0, 0.0
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return round(1000 * statistics.median(ordered), 1), round(1000 * p99, 1), round(1000 * ordered[-1], 1)
+
+
+async def open_readers(urls: list[str], room: str, count: int) -> list[ClientConnection]:
+    """`count` anonymous readers of `room`, reader i on server i mod len(urls), at most
+    CONNECT_CONCURRENCY handshakes at a time."""
+    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def reader(number: int) -> ClientConnection:
+        async with semaphore:
+            return await open_socket(urls[number % len(urls)], room)
+
+    return await asyncio.gather(*(reader(number) for number in range(count)))

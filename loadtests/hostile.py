@@ -29,12 +29,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from loadtests.clients import RESULTS, machine, print_machine
 from testbed.database import LiveDatabase
 from testbed.environment import base_environment
 from testbed.machine import package_versions
+from testbed.processes import tree_total
 from testbed.redis_server import RedisServer
 from testbed.web import WebServer, daphne_server, granian_server, gunicorn_asgi_server, uvicorn_server
 
@@ -122,16 +121,7 @@ class FloodResult:
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (a start script's server and its workers)."""
-    try:
-        parent = psutil.Process(pid)
-        processes = [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += process.memory_info().rss
-    return total / 2**20
+    return tree_total(pid, lambda process: process.memory_info().rss) / 2**20
 
 
 class Flooder:

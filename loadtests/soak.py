@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import os
-import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,12 +28,14 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection
 
 from loadtests.clients import (
-    CONNECT_CONCURRENCY,
     RESULTS,
     Deliveries,
     ProcessUsage,
+    latency_percentiles,
     machine,
+    open_readers,
     open_socket,
+    paced,
     print_machine,
     process_usage,
     raise_open_files_limit,
@@ -91,14 +92,8 @@ async def soak_room(soak: Soak, servers: list[WebServer], cookie: str) -> None:
     room = f"soak-{uuid.uuid4().hex[:8]}"
     soak.usage = [{} for _ in servers]
     sample(soak, servers, "idle")
-    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
-
-    async def reader(number: int) -> ClientConnection:
-        async with semaphore:
-            return await open_socket(urls[number % len(urls)], room)
-
     connect_started = time.perf_counter()
-    readers = await asyncio.gather(*(reader(number) for number in range(soak.clients)))
+    readers = await open_readers(urls, room, soak.clients)
     sender = await open_socket(urls[0], room, cookie)
     soak.connect_seconds = round(time.perf_counter() - connect_started, 1)
     await asyncio.sleep(1)  # let the join broadcasts settle
@@ -107,12 +102,8 @@ async def soak_room(soak: Soak, servers: list[WebServer], cookie: str) -> None:
     reading = [asyncio.create_task(watch_reader(each, deliveries, soak)) for each in readers]
     draining = asyncio.create_task(read_deliveries(sender, Deliveries()))  # its echoes, unread otherwise
     sample(soak, servers, "start")
-    interval = 1 / soak.rate
     total = int(soak.rate * soak.duration)
-    started = time.perf_counter()
-    for number in range(total):
-        # An absolute schedule: a late send is not followed by an early one, so the rate holds.
-        await asyncio.sleep(max(0.0, started + number * interval - time.perf_counter()))
+    async for number in paced(soak.rate, soak.duration):
         if number == total // 2:
             sample(soak, servers, "middle")
         client_id = f"soak-{uuid.uuid4().hex}"
@@ -126,11 +117,7 @@ async def soak_room(soak: Soak, servers: list[WebServer], cookie: str) -> None:
     sample(soak, servers, "end")
 
     soak.delivered = len(deliveries.latencies)
-    if deliveries.latencies:
-        ordered = sorted(deliveries.latencies)
-        soak.p50_ms = round(1000 * statistics.median(ordered), 1)
-        soak.p99_ms = round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1)
-        soak.max_ms = round(1000 * ordered[-1], 1)
+    soak.p50_ms, soak.p99_ms, soak.max_ms = latency_percentiles(deliveries.latencies)
     for task in [*reading, draining]:
         task.cancel()
     await asyncio.gather(*(each.close() for each in [*readers, sender]), return_exceptions=True)

@@ -56,21 +56,34 @@ def pin_to(cores: set[int] | None) -> Callable[[], None] | None:
     return pin
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a process and all its descendants."""
+def tree_processes(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants (a start script's shell, the server, its workers); none
+    once it has exited."""
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0.0
+        return []
+
+
+def tree_total(pid: int, stat: Callable[[psutil.Process], float]) -> float:
+    """`stat` (a figure from /proc) summed over a process and all its descendants; a descendant
+    that exits while it is read counts for nothing."""
     total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
+    for process in tree_processes(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += stat(process)
     return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants."""
+
+    def cpu_seconds(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    return tree_total(pid, cpu_seconds)
 
 
 class ManagedProcess:
