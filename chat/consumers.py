@@ -42,7 +42,9 @@ from chat.rate_limit import FloodGuard, Verdict, read_ahead
 from metrics.instruments import CHANNEL_LAYER_ERRORS
 from myproject.realtime.close_codes import CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER
 from myproject.realtime.consumer import RealtimeConsumer
+from myproject.realtime.dispatch import Dispatcher
 from myproject.realtime.frames import FrameRefused
+from myproject.realtime.groups import process_groups
 from myproject.realtime.layer import LAYER_ERRORS, LAYER_TIMEOUT_SECONDS
 from myproject.realtime.resume import BadResumePoint, read_after
 
@@ -90,7 +92,9 @@ class ChatConsumer(RealtimeConsumer):
             after = read_after(self.scope["query_string"])
         except BadResumePoint:
             return await self.refuse()
-        self.membership = RoomMembership(self.channel_layer, self.room, self.channel_name, self.username)
+        self.membership = RoomMembership(
+            self.channel_layer, self.room, self.channel_name, self.username, self.dispatcher
+        )
         try:
             snapshot = await self.membership.join(lost=lambda: self.close_once(CLOSE_TRY_AGAIN_LATER))
         except LAYER_ERRORS as error:
@@ -236,19 +240,23 @@ class RoomMembership:
     """One connection's place in its room: the channel-layer group that brings the room's
     broadcasts, and the presence list. Leaving is safe twice, and never raises for a lost Redis."""
 
-    def __init__(self, layer: BaseChannelLayer, room: str, channel_name: str, username: str | None) -> None:
+    def __init__(
+        self, layer: BaseChannelLayer, room: str, channel_name: str, username: str | None, member: Dispatcher
+    ) -> None:
         self.layer = layer
         self.room = room
         self.group = room_group(room)
         self.channel_name = channel_name
+        # The room's messages come through this process's one feed of the room's group, not through
+        # a group entry per consumer (myproject/realtime/groups.py); they are handled by `member`.
+        self.member = member
         self.username = username
         self.in_group = False
         self.connection: LocalConnection | None = None
 
     async def join(self, lost: Callable[[], Awaitable[None]]) -> PresenceSnapshot:
         """Join the group, then presence; `lost` closes the socket if presence loses Redis later."""
-        async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-            await self.layer.group_add(self.group, self.channel_name)
+        await process_groups().join(self.layer, self.group, self.member)
         self.in_group = True
         self.connection = LocalConnection(self.room, self.channel_name, self.username, lost)
         snapshot = await process_presence().join(self.connection)
@@ -273,8 +281,4 @@ class RoomMembership:
                 logger.info("chat: could not record a leave in %s (%r); it will expire", self.room, error)
         if self.in_group:
             self.in_group = False
-            try:
-                async with asyncio.timeout(LAYER_TIMEOUT_SECONDS):
-                    await self.layer.group_discard(self.group, self.channel_name)
-            except LAYER_ERRORS:
-                pass
+            await process_groups().leave(self.group, self.member)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from testbed.processes import VENV_BIN
+from testbed.static_root import collected_static_root
 
 # Each one is set by the parent for itself, and would silently change what the child is.
 PARENT_ONLY = {
@@ -57,4 +58,7 @@ def base_environment(**overrides: str) -> dict[str, str]:
     # start run with debug off but measure its probes, so it is on for them unless a caller says not.
     env["DJANGO_DEMO"] = "1"
     env.update(overrides)
+    if "DJANGO_STATIC_ROOT" not in env:
+        # Debug is off: pages need collectstatic's manifest, which a fresh checkout does not have.
+        env["DJANGO_STATIC_ROOT"] = str(collected_static_root(env))
     return env

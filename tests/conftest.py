@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +14,6 @@ from django.test import AsyncClient, Client
 
 from testbed.database import LiveDatabase
 from testbed.environment import base_environment
-from testbed.processes import ROOT, VENV_BIN
 from testbed.redis_server import RedisServer, redis_url
 from testbed.web import WebServer, gunicorn_server, uvicorn_server
 
@@ -54,40 +49,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.live)
 
 
-def _static_sources_digest() -> str:
-    """What a collection depends on: the project's static files and the pinned packages (whose
-    apps ship the admin's)."""
-    digest = hashlib.sha256((ROOT / "requirements.txt").read_bytes())
-    for path in sorted(ROOT.glob("*/static/**/*")) + sorted((ROOT / "static").rglob("*")):
-        if path.is_file() and ".venv" not in path.parts:
-            digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _collected_static_root() -> Path:
-    """STATIC_ROOT as the image has it (collectstatic, hashed names and their manifest), collected
-    once per change of the sources: it takes seconds, and the folder is shared by later runs."""
-    root = Path(tempfile.gettempdir()) / "django-wsgi-asgi-static" / _static_sources_digest()
-    if not (root / "staticfiles.json").exists():
-        building = root.with_name(f"{root.name}.{os.getpid()}")
-        subprocess.run(
-            [str(VENV_BIN / "python"), "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-            cwd=ROOT,
-            env=base_environment(DJANGO_STATIC_ROOT=str(building)),
-            check=True,
-            timeout=300,
-        )
-        if root.exists():  # another run collected the same sources meanwhile
-            shutil.rmtree(building)
-        else:
-            building.replace(root)
-    return root
-
-
 # With debug off, as in production, {% static %} reads the manifest and the static files middleware
 # reads STATIC_ROOT once, when myproject.asgi or .wsgi builds it: set here, before any test module
 # or conftest below this one imports those, for this process and every server the suite starts.
-os.environ["DJANGO_STATIC_ROOT"] = str(_collected_static_root())
+os.environ["DJANGO_STATIC_ROOT"] = base_environment()["DJANGO_STATIC_ROOT"]  # testbed/static_root.py
 settings.STATIC_ROOT = Path(os.environ["DJANGO_STATIC_ROOT"])
 
 

@@ -19,7 +19,7 @@ from django.db import DatabaseError
 from metrics.instruments import CHANNEL_LAYER_ERRORS
 from myproject.consumer_channels import give_back_channel
 from myproject.realtime.close_codes import CLOSE_SERVER_ERROR, CLOSE_TRY_AGAIN_LATER, close_event
-from myproject.realtime.dispatch import dispatch_from
+from myproject.realtime.dispatch import Dispatcher, FellBehind
 from myproject.realtime.frames import FrameRefused, read_json
 from myproject.realtime.layer import LAYER_ERRORS
 
@@ -50,6 +50,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.released = False
         self.raw_send = send
+        # Also takes the events a group feed offers (myproject/realtime/groups.py).
+        self.dispatcher = Dispatcher(self.dispatch)
 
         async def send_to_client(message: Any) -> None:
             try:
@@ -69,6 +71,11 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             # The client's doing, and ordinary: a tab closed while a message was on its way.
             self.closed = True
             logger.info("%s: the client left during a send (%s)", self.label, gone)
+        except FellBehind as behind:
+            # A client that reads slower than its room talks: rather than queue for it without end,
+            # close; it comes back and resumes from the database.
+            logger.info("%s: closing a socket whose client fell behind (%s)", self.label, behind)
+            await self.close_once(CLOSE_TRY_AGAIN_LATER)
         except DatabaseError:
             # Not the client's fault and not its to fix: close, and let it come back and resume.
             logger.exception("%s: the database failed; closing a socket", self.label)
@@ -85,7 +92,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await give_back_channel(self.channel_layer, getattr(self, "channel_name", None))
 
     async def serve(self, scope: _ChannelScope, receive: ASGIReceiveCallable, send: Any) -> None:
-        """Channels' AsyncConsumer.__call__, with its loop replaced by `dispatch_from`: one task per
+        """Channels' AsyncConsumer.__call__, with its loop replaced by a `Dispatcher`: one task per
         source instead of one per event (myproject/realtime/dispatch.py says why)."""
         self.scope = scope
         layer = get_channel_layer(self.channel_layer_alias)
@@ -96,7 +103,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             sources.append(functools.partial(layer.receive, self.channel_name))
         self.base_send = send
         with contextlib.suppress(StopConsumer):
-            await dispatch_from(sources, self.dispatch)
+            await self.dispatcher.run(sources)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first runs close_old_connections() on a worker thread, for every

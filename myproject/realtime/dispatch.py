@@ -6,7 +6,7 @@ done-callback on each source's task) and starts a new task for that source's nex
 chat reader that is paid on every broadcast it relays, thousands of times a second in a busy room,
 and it is most of what Channels adds to a delivery (docs/chat.md, appendix).
 
-`dispatch_from` keeps Channels' rules and drops that work: one long-lived task per source, each
+`Dispatcher.run` keeps Channels' rules and drops that work: one long-lived task per source, each
 waiting on its source and handing each event to `dispatch`; a lock runs one handler at a time, in
 the order the events were taken, and a source takes its next event only once its last one was
 handled. The first exception (StopConsumer, a lost client, a lost Redis) ends the loop and is
@@ -14,49 +14,135 @@ raised; a source that fails while a handler runs lets that handler finish first,
 starts after one has raised, as under Channels, whose one loop stops there. (An event another
 source took meanwhile is dropped with it: a handler started then would be cancelled half-way when
 the loop ends, leaving Redis subscribed to a group whose leave it was making.)
+
+A third way in, `offer`, is for the events this process fans out itself (myproject/realtime/groups.py:
+one receive per group and process, not one per consumer). An offered event is handled on the spot,
+on the fan-out's turn, when the consumer is idle and the handler does not have to wait
+(`start_eagerly`); otherwise it waits in the consumer's inbox, in order, for its turn under the same
+lock. A consumer that falls too far behind (a client that reads slower than the room talks) is
+dropped rather than queued for without end: it comes back and resumes from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from myproject.realtime.eager import start_eagerly
+
 Source = Callable[[], Awaitable[Any]]
+Dispatch = Callable[[Any], Awaitable[None]]
+
+# How many offered events may wait for one consumer: far more than any client that keeps up ever has
+# waiting (the chat's room limit lets each user send a few a second), and, as each waiting event is
+# the one object the whole process shares, a few KiB per consumer at most.
+MAX_BACKLOG = 1000
 
 
-async def dispatch_from(sources: list[Source], dispatch: Callable[[Any], Awaitable[None]]) -> None:
-    one_at_a_time = asyncio.Lock()
-    ended = False  # set, under the lock, by the first exception
+class FellBehind(Exception):
+    """The consumer's inbox is full: its client reads slower than events arrive."""
 
-    async def relay(source: Source) -> None:
-        nonlocal ended
+
+class Dispatcher:
+    def __init__(self, dispatch: Dispatch, max_backlog: int = MAX_BACKLOG) -> None:
+        self.dispatch = dispatch
+        self.max_backlog = max_backlog
+        self.one_at_a_time = asyncio.Lock()
+        self.ended = False  # set, under the lock, by the first exception
+        self.inbox: deque[Any] = deque()
+        self.inbox_waiter: asyncio.Future[None] | None = None
+        self.failure: BaseException | None = None  # handed to the loop through the inbox
+        self.started: set[asyncio.Task[None]] = set()  # offered handlers that had to wait
+
+    async def run(self, sources: list[Source]) -> None:
+        relays = [asyncio.create_task(self.relay(source)) for source in [*sources, self.next_offered]]
+        try:
+            await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+            # The relay that raised ended first; one that found the loop ended returns quietly.
+            for relay_task in relays:
+                if relay_task.done() and relay_task.exception() is not None:
+                    relay_task.result()
+        finally:
+            self.ended = True
+            # Cancelled while it waits, a source gives up its receive as it would under Channels (the
+            # Pub/Sub layer unsubscribes the consumer's channel then; see myproject/consumer_channels.py).
+            tasks = [*relays, *self.started]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def relay(self, source: Source) -> None:
         while True:
             try:
                 event = await source()
             except Exception:
-                async with one_at_a_time:  # the handler running now finishes first
-                    ended = True
+                async with self.one_at_a_time:  # the handler running now finishes first
+                    self.ended = True
                     raise
-            async with one_at_a_time:
-                if ended:
+            async with self.one_at_a_time:
+                if self.ended:
                     return
                 try:
-                    await dispatch(event)
+                    await self.dispatch(event)
                 except BaseException:
-                    ended = True
+                    self.ended = True
                     raise
 
-    relays = [asyncio.create_task(relay(source)) for source in sources]
-    try:
-        await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
-        # The relay that raised ended first; one that found the loop ended returns quietly.
-        for relay_task in relays:
-            if relay_task.done() and relay_task.exception() is not None:
-                relay_task.result()
-    finally:
-        # Cancelled while it waits, a source gives up its receive as it would under Channels (the
-        # Pub/Sub layer unsubscribes the consumer's channel then; see myproject/consumer_channels.py).
-        for relay_task in relays:
-            relay_task.cancel()
-        await asyncio.gather(*relays, return_exceptions=True)
+    # Offered events ---------------------------------------------------------------------------------
+
+    def offer(self, event: Any) -> None:
+        """Handle `event` now if nothing is ahead of it and the handler need not wait, else queue it.
+        Never raises and never waits: the caller is handing the same event to thousands."""
+        if self.ended or self.failure is not None:
+            return
+        if self.inbox or self.one_at_a_time.locked():
+            if len(self.inbox) >= self.max_backlog:
+                self.inbox.clear()
+                return self.fail(FellBehind(f"{self.max_backlog} events waiting"))
+            self.inbox.append(event)
+            self._wake_inbox()
+            return
+        task = start_eagerly(self.handle_offered(event))
+        if task is not None:
+            self.started.add(task)
+            task.add_done_callback(self.started.discard)
+
+    def fail(self, error: BaseException) -> None:
+        """End the loop with `error`, as if a source had raised it (the fan-out lost its channel)."""
+        if self.failure is None and not self.ended:
+            self.failure = error
+            self._wake_inbox()
+
+    async def handle_offered(self, event: Any) -> None:
+        async with self.one_at_a_time:
+            if self.ended:
+                return
+            try:
+                await self.dispatch(event)
+            except Exception as error:  # the loop raises it: a task's exception would go unseen
+                self.ended = True
+                self.failure = self.failure or error
+                self._wake_inbox()
+
+    async def next_offered(self) -> Any:
+        """The inbox, as a source: its next event, or the failure that ends the loop."""
+        while not self.inbox and self.failure is None:
+            self.inbox_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.inbox_waiter
+            finally:
+                self.inbox_waiter = None
+        if self.failure is not None:
+            raise self.failure
+        return self.inbox.popleft()
+
+    def _wake_inbox(self) -> None:
+        if self.inbox_waiter is not None and not self.inbox_waiter.done():
+            self.inbox_waiter.set_result(None)
+
+
+async def dispatch_from(sources: list[Source], dispatch: Dispatch) -> None:
+    """Handle the events of `sources` one at a time until the first exception, which is raised."""
+    await Dispatcher(dispatch).run(sources)
