@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from myproject.realtime.dispatch import dispatch_from
+from myproject.realtime.dispatch import Dispatcher, FellBehind, dispatch_from
 
 
 class Stop(Exception):
@@ -108,3 +108,165 @@ async def test_no_handler_starts_after_one_has_raised():
         await dispatch_from([delivery, disconnect_during_the_delivery], dispatch)
 
     assert started == ["delivery"]
+
+
+# Offered events: a group feed's, handed over without a source (myproject/realtime/groups.py) -------
+
+
+async def waits_forever():
+    await asyncio.Event().wait()
+
+
+async def start(dispatcher: Dispatcher, *sources) -> asyncio.Task:
+    task = asyncio.create_task(dispatcher.run([*sources, waits_forever]))
+    await asyncio.sleep(0)  # its relays are waiting
+    return task
+
+
+async def test_an_event_offered_to_an_idle_consumer_is_handled_before_offer_returns_without_a_task():
+    handled = []
+
+    async def dispatch(event):
+        handled.append(event)
+
+    dispatcher = Dispatcher(dispatch)
+    loop_task = await start(dispatcher)
+    tasks_before = len(asyncio.all_tasks())
+
+    dispatcher.offer("m1")
+
+    assert handled == ["m1"]
+    assert len(asyncio.all_tasks()) == tasks_before
+    loop_task.cancel()
+
+
+async def test_offered_events_wait_their_turn_behind_a_running_handler_and_keep_their_order():
+    handled, running = [], []
+    first_running = asyncio.Event()
+
+    async def dispatch(event):
+        running.append(event)
+        assert len(running) == 1  # never two handlers at once
+        if event == "from the client":
+            first_running.set()
+            await asyncio.sleep(0.01)
+        handled.append(event)
+        running.remove(event)
+        if event == "m3":
+            raise Stop
+
+    dispatcher = Dispatcher(dispatch)
+    loop_task = await start(dispatcher, source_of(["from the client"]))
+    await first_running.wait()
+    for event in ("m1", "m2", "m3"):
+        dispatcher.offer(event)
+
+    with pytest.raises(Stop):
+        await loop_task
+    assert handled == ["from the client", "m1", "m2", "m3"]
+
+
+async def test_a_handler_that_has_to_wait_holds_back_the_next_offered_event():
+    handled = []
+    writable = asyncio.Event()
+
+    async def dispatch(event):
+        await writable.wait()  # a client whose buffer is full
+        handled.append(event)
+
+    dispatcher = Dispatcher(dispatch)
+    loop_task = await start(dispatcher)
+    dispatcher.offer("m1")
+    dispatcher.offer("m2")
+    assert handled == []
+    writable.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert handled == ["m1", "m2"]
+    loop_task.cancel()
+
+
+async def test_offers_mixed_with_a_sources_events_run_one_at_a_time_each_in_order():
+    handled, running = [], []
+
+    async def dispatch(event):
+        running.append(event)
+        assert len(running) == 1
+        if event.endswith("0"):
+            await asyncio.sleep(0.001)  # now and then a handler waits
+        handled.append(event)
+        running.remove(event)
+
+    dispatcher = Dispatcher(dispatch)
+    client_events = [f"c{number}" for number in range(30)]
+    loop_task = await start(dispatcher, source_of(client_events))
+    for number in range(60):
+        dispatcher.offer(f"o{number}")
+        await asyncio.sleep(0 if number % 3 else 0.0005)
+    while len(handled) < 90:
+        await asyncio.sleep(0.001)
+    loop_task.cancel()
+
+    assert [event for event in handled if event.startswith("o")] == [f"o{number}" for number in range(60)]
+    assert [event for event in handled if event.startswith("c")] == client_events
+
+
+async def test_an_offered_event_whose_handler_raises_ends_the_loop_with_it_and_nothing_runs_after():
+    handled = []
+
+    async def dispatch(event):
+        handled.append(event)
+        if event == "m1":
+            raise Stop
+
+    dispatcher = Dispatcher(dispatch)
+    loop_task = await start(dispatcher)
+    dispatcher.offer("m1")
+    dispatcher.offer("m2")
+
+    with pytest.raises(Stop):
+        await loop_task
+    assert handled == ["m1"]
+
+
+async def test_fail_ends_the_loop_with_the_feeds_error():
+    async def dispatch(event):
+        pass
+
+    dispatcher = Dispatcher(dispatch)
+    loop_task = await start(dispatcher)
+    dispatcher.fail(ConnectionError("Redis went away"))
+
+    with pytest.raises(ConnectionError, match="Redis went away"):
+        await loop_task
+
+
+async def test_a_consumer_too_far_behind_ends_with_fell_behind_and_its_backlog_is_dropped():
+    stuck = asyncio.Event()
+
+    async def dispatch(event):
+        await stuck.wait()  # a client that stopped reading
+
+    dispatcher = Dispatcher(dispatch, max_backlog=5)
+    loop_task = await start(dispatcher)
+    for number in range(7):  # one handled (stuck), five waiting, the seventh is one too many
+        dispatcher.offer(number)
+
+    assert len(dispatcher.inbox) == 0
+    stuck.set()  # the stuck send ends (the client read, or its connection was dropped)
+    with pytest.raises(FellBehind):
+        await loop_task
+
+
+async def test_events_offered_after_the_loop_ended_are_dropped():
+    handled = []
+
+    async def dispatch(event):
+        handled.append(event)
+        raise Stop
+
+    dispatcher = Dispatcher(dispatch)
+    with pytest.raises(Stop):
+        await dispatcher.run([source_of(["last"])])
+    dispatcher.offer("late")
+    assert handled == ["last"] and not dispatcher.inbox
