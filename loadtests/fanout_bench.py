@@ -125,16 +125,33 @@ def measure(run: Run, options: argparse.Namespace, env: dict[str, str], results_
         run.kib_per_connection = round(1024 * (run.server_rss_mib_after - rss_before) / run.clients, 1)
 
         sent_at: dict[str, float] = {}
-        cpu_before = sum(server.cpu_seconds() for server in servers)
-        profiler = start_profiler(servers[0].pid, options, run)
-        for _, pipe in readers:
-            pipe.send("go")
-        started = time.monotonic()
+        clock: dict[str, float] = {}
+        profiler: subprocess.Popen[bytes] | None = None
+
+        def clock_starts() -> None:
+            """Called by the sender once its own join has settled, just before its first message."""
+            nonlocal profiler
+            clock["cpu_before"] = sum(server.cpu_seconds() for server in servers)
+            profiler = start_profiler(servers[0].pid, options, run)
+            for _, pipe in readers:
+                pipe.send("go")
+            clock["started"] = time.monotonic()
+
         reports = asyncio.run(
             send_and_collect(
-                run, options.rate, options.duration, urls, room, prefix, cookie, sent_at, readers
+                run,
+                options.rate,
+                options.duration,
+                urls,
+                room,
+                prefix,
+                cookie,
+                sent_at,
+                readers,
+                clock_starts,
             )
         )
+        cpu_before, started = clock["cpu_before"], clock["started"]
         latencies: list[float] = []
         for receipts, client_cpu in reports:
             run.client_cpu_seconds += client_cpu
@@ -144,7 +161,7 @@ def measure(run: Run, options: argparse.Namespace, env: dict[str, str], results_
             profiler.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
             profiler.wait(60)
         run.server_cpu_seconds = round(sum(server.cpu_seconds() for server in servers) - cpu_before, 2)
-        run.client_cpu_seconds = round(run.client_cpu_seconds, 2)
+        run.client_cpu_seconds = round(run.client_cpu_seconds, 3)
         run.received = len(latencies)
         run.server_cpu_us_per_delivery = round(1e6 * run.server_cpu_seconds / max(run.received, 1), 1)
         run.p50_ms, run.p99_ms, run.max_ms = latency_percentiles(latencies)

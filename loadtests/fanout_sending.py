@@ -9,6 +9,7 @@ import contextlib
 import json
 import multiprocessing
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from websockets.asyncio.client import ClientConnection
@@ -30,6 +31,9 @@ def frame_of(kind: str, tag: str, number: int) -> str:
     return tag
 
 
+SENDER_SETTLE_SECONDS = 1.0
+
+
 async def send_and_collect(
     run: Run,
     rate: float,
@@ -40,10 +44,12 @@ async def send_and_collect(
     cookie: str | None,
     sent_at: dict[str, float],
     readers: Readers,
+    clock_starts: Callable[[], None],
 ) -> list[tuple[Receipts, float]]:
     """Send the messages at a fixed rate, then collect every reader process's receipts: the chat's
     through one signed-in socket (Redis takes each to both servers), the plain consumer's through
     one socket, the floor's through one sender socket per server (the floor has no channel layer).
+    `clock_starts` is called once the senders' own joins have settled, before the first message.
     The senders stay open until the readers have reported: a consumer still working through its
     sender's frames would drop the rest when its socket closed."""
     if run.kind == "floor":
@@ -51,6 +57,10 @@ async def send_and_collect(
     else:
         senders = [await open_socket(urls[0], path_of(run.kind, room), cookie)]
     draining = [asyncio.create_task(drain(each)) for each in senders]
+    # The chat's sender is signed in: its join is news to the room, a presence frame to every reader,
+    # a fan-out of its own. The clock starts once that has gone out.
+    await asyncio.sleep(SENDER_SETTLE_SECONDS)
+    clock_starts()
     async for number in paced(rate, duration):
         tag = f"{prefix}{number}"
         frame = frame_of(run.kind, tag, number)

@@ -37,7 +37,9 @@ async def test_a_coroutine_that_waits_ran_up_to_its_wait_and_a_task_finishes_it(
         steps.append("after")
 
     task = start_eagerly(waits_once())
-    assert steps == ["before"] and task is not None and not task.done()
+    assert steps == ["before"]
+    assert task is not None
+    assert not task.done()
     gate.set()
     await task
     assert steps == ["before", "after"]
@@ -89,7 +91,8 @@ async def test_cancelling_the_task_cancels_the_coroutine_where_it_waits():
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert cleaned_up.is_set() and task.cancelled()
+    assert cleaned_up.is_set()
+    assert task.cancelled()
 
 
 async def test_a_coroutine_may_catch_the_cancellation_and_finish():
