@@ -64,6 +64,8 @@ messages_after = database_sync_to_async(selectors.messages_after)
 
 class ChatConsumer(RealtimeConsumer):
     label = "chat"
+    # Everything the layer brings it comes through its room's feed: no channel of its own to wait on.
+    own_channel = False
     membership: "RoomMembership | None" = None
 
     async def __call__(

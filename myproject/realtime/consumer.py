@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketReceiveEvent
@@ -43,6 +44,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # For log lines: "chat", "notifications".
     label = "realtime"
+    # Channels gives every consumer a channel of its own in the layer (with the Pub/Sub layer, a
+    # Redis subscription each) and waits on it. A consumer whose events all come through its groups'
+    # feeds (myproject/realtime/groups.py) sets this False and saves both.
+    own_channel = True
 
     async def __call__(
         self, scope: _ChannelScope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -98,9 +103,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         layer = get_channel_layer(self.channel_layer_alias)
         self.channel_layer = layer  # type: ignore[assignment]  # None without CHANNEL_LAYERS, as in Channels
         sources: list[Any] = [receive]
-        if layer is not None:
+        if layer is not None and self.own_channel:
             self.channel_name = await layer.new_channel()
             sources.append(functools.partial(layer.receive, self.channel_name))
+        elif layer is not None:
+            # A name all the same, unique across processes as Channels' are (presence keys on it).
+            self.channel_name = f"local.{uuid.uuid4().hex}"
         self.base_send = send
         with contextlib.suppress(StopConsumer):
             await self.dispatcher.run(sources)

@@ -19,8 +19,10 @@ A third way in, `offer`, is for the events this process fans out itself (myproje
 one receive per group and process, not one per consumer). An offered event is handled on the spot,
 on the fan-out's turn, when the consumer is idle and the handler does not have to wait
 (`start_eagerly`); otherwise it waits in the consumer's inbox, in order, for its turn under the same
-lock. A consumer that falls too far behind (a client that reads slower than the room talks) is
-dropped rather than queued for without end: it comes back and resumes from the database.
+lock, taken by a task that lives only while the inbox holds events (an idle consumer costs no task
+for it: thousands are held at once). A consumer that falls too far behind (a client that reads
+slower than the room talks) is dropped rather than queued for without end: it comes back and
+resumes from the database.
 """
 
 from __future__ import annotations
@@ -51,24 +53,32 @@ class Dispatcher:
         self.max_backlog = max_backlog
         self.one_at_a_time = asyncio.Lock()
         self.ended = False  # set, under the lock, by the first exception
-        self.inbox: deque[Any] = deque()
-        self.inbox_waiter: asyncio.Future[None] | None = None
-        self.failure: BaseException | None = None  # handed to the loop through the inbox
-        self.started: set[asyncio.Task[None]] = set()  # offered handlers that had to wait
+        # The loop's end, when it does not come from a source: an offered event's handler raised,
+        # the fan-out lost its channel, the consumer fell behind.
+        self.failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Made when first needed: most consumers are idle, and thousands of them are held at once.
+        self.inbox: deque[Any] | None = None  # offered events waiting for their turn
+        self.draining: asyncio.Task[None] | None = None  # takes them in turn, while there are some
+        self.started: set[asyncio.Task[None]] | None = None  # offered handlers that had to wait
 
     async def run(self, sources: list[Source]) -> None:
-        relays = [asyncio.create_task(self.relay(source)) for source in [*sources, self.next_offered]]
+        relays = [asyncio.create_task(self.relay(source)) for source in sources]
         try:
-            await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([*relays, self.failed], return_when=asyncio.FIRST_COMPLETED)
+            if self.failed.done():
+                async with self.one_at_a_time:  # the handler running now finishes first
+                    self.ended = True
+                self.failed.result()
             # The relay that raised ended first; one that found the loop ended returns quietly.
             for relay_task in relays:
                 if relay_task.done() and relay_task.exception() is not None:
                     relay_task.result()
         finally:
             self.ended = True
+            self.failed.cancel()  # no-op if it holds the failure already raised
             # Cancelled while it waits, a source gives up its receive as it would under Channels (the
             # Pub/Sub layer unsubscribes the consumer's channel then; see myproject/consumer_channels.py).
-            tasks = [*relays, *self.started]
+            tasks = [*relays, *(self.started or ()), *([self.draining] if self.draining else [])]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -95,52 +105,53 @@ class Dispatcher:
     def offer(self, event: Any) -> None:
         """Handle `event` now if nothing is ahead of it and the handler need not wait, else queue it.
         Never raises and never waits: the caller is handing the same event to thousands."""
-        if self.ended or self.failure is not None:
+        if self.ended or self.failed.done():
             return
         if self.inbox or self.one_at_a_time.locked():
+            if self.inbox is None:
+                self.inbox = deque()
             if len(self.inbox) >= self.max_backlog:
                 self.inbox.clear()
                 return self.fail(FellBehind(f"{self.max_backlog} events waiting"))
             self.inbox.append(event)
-            self._wake_inbox()
+            if self.draining is None:
+                self.draining = asyncio.create_task(self.drain())
             return
         task = start_eagerly(self.handle_offered(event))
         if task is not None:
+            if self.started is None:
+                self.started = set()
             self.started.add(task)
             task.add_done_callback(self.started.discard)
 
     def fail(self, error: BaseException) -> None:
         """End the loop with `error`, as if a source had raised it (the fan-out lost its channel)."""
-        if self.failure is None and not self.ended:
-            self.failure = error
-            self._wake_inbox()
+        if not self.failed.done():
+            self.failed.set_exception(error)
 
     async def handle_offered(self, event: Any) -> None:
         async with self.one_at_a_time:
-            if self.ended:
-                return
-            try:
-                await self.dispatch(event)
-            except Exception as error:  # the loop raises it: a task's exception would go unseen
-                self.ended = True
-                self.failure = self.failure or error
-                self._wake_inbox()
+            if not self.ended:
+                await self.dispatch_offered(event)
 
-    async def next_offered(self) -> Any:
-        """The inbox, as a source: its next event, or the failure that ends the loop."""
-        while not self.inbox and self.failure is None:
-            self.inbox_waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.inbox_waiter
-            finally:
-                self.inbox_waiter = None
-        if self.failure is not None:
-            raise self.failure
-        return self.inbox.popleft()
+    async def drain(self) -> None:
+        """The inbox's events, in turn, each under the lock, until it is empty."""
+        try:
+            while self.inbox and not self.ended:
+                async with self.one_at_a_time:
+                    if self.ended or not self.inbox:
+                        return
+                    await self.dispatch_offered(self.inbox.popleft())
+        finally:
+            self.draining = None
 
-    def _wake_inbox(self) -> None:
-        if self.inbox_waiter is not None and not self.inbox_waiter.done():
-            self.inbox_waiter.set_result(None)
+    async def dispatch_offered(self, event: Any) -> None:
+        """`dispatch`, with its exception handed to the loop: a task's would go unseen."""
+        try:
+            await self.dispatch(event)
+        except Exception as error:
+            self.ended = True
+            self.fail(error)
 
 
 async def dispatch_from(sources: list[Source], dispatch: Dispatch) -> None:

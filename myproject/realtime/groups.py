@@ -10,9 +10,9 @@ The handlers, their order and the consumer's one-at-a-time rule are Channels'; o
 shorter. Handlers must treat the event as read-only: every consumer of the process is given the same
 object.
 
-What leaves with this: the last consumer of a group in a process takes the process's channel out of
-the group. What is kept from Channels: `group_send` is unchanged (any code, in any process, reaches
-the group as before), and every consumer still has its own channel for messages meant for it alone.
+The last consumer of a group in a process takes the process's channel out of the group. `group_send`
+is unchanged: any code, in any process, reaches the group as before. A consumer whose events all come
+this way needs no channel of its own (`RealtimeConsumer.own_channel`): the chat's has none.
 """
 
 from __future__ import annotations
