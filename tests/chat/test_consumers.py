@@ -355,3 +355,21 @@ async def test_a_message_already_in_the_history_is_not_sent_again(connect, room)
     assert history["messages"] == [posted.frame]
     later = await announce(room)
     assert await receive(alice) == later
+
+
+# The room's feed: one subscription per room and process ------------------------------------------
+
+
+@pytest.mark.parametrize("layer", ["RedisPubSubChannelLayer"], indirect=True)
+async def test_a_rooms_readers_make_one_redis_subscription_per_process_not_one_each(connect, room, settings):
+    from redis.asyncio import Redis
+
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    readers = [(await join(connect, room))[0] for _ in range(5)]
+
+    async with Redis.from_url(settings.REDIS_URL) as redis:
+        # The room's group, and the channel of this process's feed; none for the readers themselves.
+        assert len(await redis.pubsub_channels(f"{prefix}*")) == 2
+        for reader in readers:
+            await reader.disconnect()
+        assert await redis.pubsub_channels(f"{prefix}*") == []
