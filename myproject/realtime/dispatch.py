@@ -48,9 +48,9 @@ class FellBehind(Exception):
 
 
 class Dispatcher:
-    def __init__(self, dispatch: Dispatch, max_backlog: int = MAX_BACKLOG) -> None:
+    def __init__(self, dispatch: Dispatch, max_backlog: int | None = None) -> None:
         self.dispatch = dispatch
-        self.max_backlog = max_backlog
+        self.max_backlog = MAX_BACKLOG if max_backlog is None else max_backlog
         self.one_at_a_time = asyncio.Lock()
         self.ended = False  # set, under the lock, by the first exception
         # The loop's end, when it does not come from a source: an offered event's handler raised,

@@ -145,3 +145,29 @@ async def test_a_client_that_leaves_during_a_send_is_logged_as_leaving_not_as_a_
 
     lines = [record.getMessage() for record in caplog.records if record.name.startswith("myproject.realtime")]
     assert lines == ["chat: the client left during a send (ClientDisconnected)"]
+
+
+async def test_a_reader_that_falls_too_far_behind_is_closed_with_1013_and_resumes_with_everything(
+    connect, room, monkeypatch
+):
+    # A client whose buffer is full: its first delivery's send waits until the client reads again.
+    reads_again = asyncio.Event()
+    deliver = consumers.GaplessDelivery.deliver
+
+    async def stuck_once(self, message_id, prev_id, frame_text):
+        if not reads_again.is_set():
+            await reads_again.wait()
+        await deliver(self, message_id, prev_id, frame_text)
+
+    monkeypatch.setattr(consumers.GaplessDelivery, "deliver", stuck_once)
+    monkeypatch.setattr("myproject.realtime.dispatch.MAX_BACKLOG", 3)
+    reader, _, _ = await join(connect, room)
+    # One being sent, three waiting, the fifth is one too many.
+    announced = [(await announce(room))["text"] for _ in range(5)]
+
+    reads_again.set()
+    assert (await receive(reader))["text"] == announced[0]  # the send that was under way
+    assert await reader.receive_output(timeout=FRAME_TIMEOUT) == close_event(CLOSE_TRY_AGAIN_LATER)
+
+    _, history, _ = await join(connect, room)
+    assert [message["text"] for message in history["messages"]] == announced
