@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ from myproject.consumer_channels import give_back_channel
 from myproject.realtime.dispatch import Dispatcher
 from myproject.realtime.layer import LAYER_ERRORS, LAYER_TIMEOUT_SECONDS
 from myproject.realtime.per_event_loop import PerEventLoop
+
+logger = logging.getLogger(__name__)
 
 
 class GroupFeed:
@@ -75,7 +78,16 @@ class GroupFeed:
     async def relay(self, channel_name: str) -> None:
         try:
             while True:
-                event: dict[str, Any] = await self.layer.receive(channel_name)
+                try:
+                    event: dict[str, Any] = await self.layer.receive(channel_name)
+                except LAYER_ERRORS:
+                    raise
+                except Exception:
+                    # A message the layer could not read (not msgpack: not from a layer's group_send).
+                    # It is gone; the room's next ones are not, and a consumer that misses one
+                    # fetches it from the database when the next arrives (GaplessDelivery).
+                    logger.exception("%s: skipped a message that could not be read", self.group)
+                    continue
                 for member in list(self.members):  # a handler run now may leave, or let another in
                     member.offer(event)
         except LAYER_ERRORS as error:

@@ -187,3 +187,29 @@ async def test_when_the_feed_loses_the_layer_every_member_ends_with_the_error_an
     await groups.join(layer, group, again.dispatcher)
     await layer.group_send(group, {"type": "chat.message", "id": 3})
     await until(lambda: again.handled)
+
+
+async def test_a_message_the_layer_cannot_read_is_skipped_logged_and_the_next_one_arrives(
+    monkeypatch, caplog
+):
+    layer = InMemoryChannelLayer()
+    groups, group, member = ProcessGroups(), "room-g", Member()
+    real_receive = layer.receive
+    messages = 0
+
+    async def first_unreadable(channel):
+        nonlocal messages
+        event = await real_receive(channel)
+        messages += 1
+        if messages == 1:
+            raise ValueError("unpack(b) received extra data")  # what msgpack says of garbage
+        return event
+
+    monkeypatch.setattr(layer, "receive", first_unreadable)
+    await groups.join(layer, group, member.dispatcher)
+    await layer.group_send(group, {"type": "chat.message", "id": 1})
+    await layer.group_send(group, {"type": "chat.message", "id": 2})
+
+    await until(lambda: member.handled)
+    assert member.handled == [{"type": "chat.message", "id": 2}]
+    assert "skipped a message that could not be read" in caplog.text
