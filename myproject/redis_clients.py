@@ -39,11 +39,24 @@ def reconnect_once() -> Retry:
     return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
+# How long a channel-layer connection waits for an answer. RedisChannelLayer receives with a blocking
+# pop that Redis holds for up to 5 s (`brpop_timeout`) before it answers "nothing"; redis-py 8's
+# default socket timeout is also 5 s, so an idle wait raced its own timeout and, whenever the event
+# loop was busy as the 5 s ran out (thousands of handshakes at once), failed with TimeoutError, as if
+# Redis had gone. A longer read timeout lets the pop answer. The project bounds its own layer calls
+# (joins, leaves, sends) at LAYER_TIMEOUT_SECONDS (myproject/realtime/layer.py) all the same.
+LAYER_SOCKET_TIMEOUT_SECONDS = 15.0
+
+
 def layer_hosts(hosts: list[RedisHost]) -> list[dict[str, Any]]:
     """channels-redis's host entries for `hosts` (URLs, or Sentinel masters), each with
-    `reconnect_once`: both layers pass an entry's keys to the connection pool they make."""
+    `reconnect_once` and LAYER_SOCKET_TIMEOUT_SECONDS: both layers pass an entry's keys to the
+    connection pool they make."""
     entries = [{"address": host} if isinstance(host, str) else host for host in hosts]
-    return [{**entry, "retry": reconnect_once()} for entry in entries]
+    return [
+        {**entry, "retry": reconnect_once(), "socket_timeout": LAYER_SOCKET_TIMEOUT_SECONDS}
+        for entry in entries
+    ]
 
 
 def channel_layer_hosts() -> list[RedisHost]:
