@@ -125,17 +125,17 @@ def measure(run: Run, options: argparse.Namespace, env: dict[str, str], results_
         run.kib_per_connection = round(1024 * (run.server_rss_mib_after - rss_before) / run.clients, 1)
 
         sent_at: dict[str, float] = {}
-        clock: dict[str, float] = {}
+        cpu_before = started = 0.0
         profiler: subprocess.Popen[bytes] | None = None
 
         def clock_starts() -> None:
             """Called by the sender once its own join has settled, just before its first message."""
-            nonlocal profiler
-            clock["cpu_before"] = sum(server.cpu_seconds() for server in servers)
+            nonlocal cpu_before, started, profiler
+            cpu_before = sum(server.cpu_seconds() for server in servers)
             profiler = start_profiler(servers[0].pid, options, run)
             for _, pipe in readers:
                 pipe.send("go")
-            clock["started"] = time.monotonic()
+            started = time.monotonic()
 
         reports = asyncio.run(
             send_and_collect(
@@ -151,7 +151,6 @@ def measure(run: Run, options: argparse.Namespace, env: dict[str, str], results_
                 clock_starts,
             )
         )
-        cpu_before, started = clock["cpu_before"], clock["started"]
         latencies: list[float] = []
         for receipts, client_cpu in reports:
             run.client_cpu_seconds += client_cpu

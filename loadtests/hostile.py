@@ -22,7 +22,6 @@ import base64
 import contextlib
 import os
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.clients import RESULTS, machine, print_machine
+from loadtests.lean_reader import frame, upgrade_request
 from testbed.database import LiveDatabase
 from testbed.environment import base_environment
 from testbed.machine import package_versions
@@ -51,19 +51,6 @@ OPCODES = {"continuation": 0x0, "text": 0x1, "binary": 0x2, "ping": 0x9, "pong":
 FRAMES = ["ping", "pong", "text", "binary", "continuation"]
 
 
-def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    """One client frame. Clients must mask (RFC 6455, 5.3); a zero key leaves the payload as is."""
-    head = bytes([(0x80 if fin else 0) | opcode])
-    length = len(payload)
-    if length < 126:
-        head += bytes([0x80 | length])
-    elif length < 2**16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", length)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", length)
-    return head + b"\0\0\0\0" + payload
-
-
 def flood_batch(kind: str) -> tuple[bytes, bytes]:
     """What to send once after the handshake, and the batch to repeat."""
     if kind == "continuation":
@@ -79,13 +66,7 @@ def open_socket(port: int, path: str) -> socket.socket:
     """A WebSocket handshake on a raw socket, which then is never read again."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: http://127.0.0.1:{port}\r\n\r\n"
-        ).encode()
-    )
+    sock.sendall(upgrade_request(f"127.0.0.1:{port}", path, key))
     try:
         head = b""
         while b"\r\n\r\n" not in head:

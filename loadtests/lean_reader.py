@@ -16,6 +16,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import struct
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -25,6 +26,28 @@ ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TEXT, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x0, 0x8, 0x9, 0xA
 
 OnText = Callable[[bytes, float], None]
+
+
+def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    """One client frame. Clients must mask (RFC 6455, 5.3); a zero key leaves the payload as is."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    length = len(payload)
+    if length < 126:
+        head += bytes([0x80 | length])
+    elif length < 2**16:
+        head += bytes([0x80 | 126]) + struct.pack("!H", length)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", length)
+    return head + b"\0\0\0\0" + payload
+
+
+def upgrade_request(netloc: str, path: str, key: str) -> bytes:
+    """The handshake a page of the server at `netloc` (host:port) sends for the socket at `path`."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {netloc}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: http://{netloc}\r\n\r\n"
+    ).encode()
 
 
 class Refused(Exception):
@@ -119,12 +142,9 @@ class LeanReader(asyncio.Protocol):
             self.transport.close()
 
     def send(self, opcode: int, payload: bytes) -> None:
-        """A control frame (at most 125 bytes), masked as every client frame must be."""
-        mask = os.urandom(4)
-        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
         assert self.transport is not None
         if not self.transport.is_closing():
-            self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+            self.transport.write(frame(opcode, payload))
 
     async def close(self) -> None:
         """Say goodbye (1000) and wait until the server has closed the connection (5 s at most)."""
@@ -146,12 +166,7 @@ async def open_reader(url: str, path: str, on_text: OnText, open_timeout: float 
         transport, reader = await loop.create_connection(
             lambda: LeanReader(on_text, key), server.hostname or "127.0.0.1", server.port or 80
         )
-        request = (
-            f"GET {path} HTTP/1.1\r\nHost: {server.netloc}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {server.scheme}://{server.netloc}\r\n\r\n"
-        )
-        transport.write(request.encode())
+        transport.write(upgrade_request(server.netloc, path, key.decode()))
         try:
             await reader.opened
         except BaseException:

@@ -8,6 +8,7 @@ collected once per change of their sources, into a folder that later runs share.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 from testbed.processes import ROOT, VENV_BIN
 
 
+@functools.cache  # every child environment asks; the sources do not change during a run
 def static_sources_digest() -> str:
     """What a collection depends on: the project's static files and the pinned packages (whose
     apps ship the admin's)."""

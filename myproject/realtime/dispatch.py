@@ -152,8 +152,3 @@ class Dispatcher:
         except Exception as error:
             self.ended = True
             self.fail(error)
-
-
-async def dispatch_from(sources: list[Source], dispatch: Dispatch) -> None:
-    """Handle the events of `sources` one at a time until the first exception, which is raised."""
-    await Dispatcher(dispatch).run(sources)

@@ -1,11 +1,11 @@
-"""dispatch_from (myproject/realtime/dispatch.py): Channels' rules for a consumer's events, one
+"""Dispatcher (myproject/realtime/dispatch.py): Channels' rules for a consumer's events, one
 long-lived task per source."""
 
 import asyncio
 
 import pytest
 
-from myproject.realtime.dispatch import Dispatcher, FellBehind, dispatch_from
+from myproject.realtime.dispatch import Dispatcher, FellBehind
 
 
 class Stop(Exception):
@@ -41,7 +41,7 @@ async def test_each_sources_events_are_handled_in_order_one_handler_at_a_time():
             raise Stop
 
     with pytest.raises(Stop):
-        await dispatch_from([source_of(["a1", "a2", "a3"]), source_of(["b1", "b2", "b3"])], dispatch)
+        await Dispatcher(dispatch).run([source_of(["a1", "a2", "a3"]), source_of(["b1", "b2", "b3"])])
 
     assert [event for event in handled if event.startswith("a")] == ["a1", "a2", "a3"]
     assert [event for event in handled if event.startswith("b")] == ["b1", "b2", "b3"]
@@ -59,7 +59,7 @@ async def test_a_source_that_fails_lets_the_running_handler_finish_then_raises()
         raise Stop
 
     with pytest.raises(Stop):
-        await dispatch_from([source_of(["slow"]), fails_while_the_handler_runs], dispatch)
+        await Dispatcher(dispatch).run([source_of(["slow"]), fails_while_the_handler_runs])
 
     assert finished == ["slow"]
 
@@ -78,7 +78,7 @@ async def test_the_sources_still_waiting_are_cancelled_when_the_loop_ends():
         raise Stop
 
     with pytest.raises(Stop):
-        await dispatch_from([source_of(["last"]), waits_forever], dispatch)
+        await Dispatcher(dispatch).run([source_of(["last"]), waits_forever])
 
     assert cancelled.is_set()
 
@@ -105,7 +105,7 @@ async def test_no_handler_starts_after_one_has_raised():
             raise Stop
 
     with pytest.raises(Stop):
-        await dispatch_from([delivery, disconnect_during_the_delivery], dispatch)
+        await Dispatcher(dispatch).run([delivery, disconnect_during_the_delivery])
 
     assert started == ["delivery"]
 
